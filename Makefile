@@ -1,0 +1,58 @@
+# Tuatención — `make run` starts everything on embedded defaults; `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+RASA_VENV := .venv-rasa
+PY        := $(VENV)/bin/python
+CLI       := $(VENV)/bin/tuatencion
+PYTEST_ARGS ?=
+
+.PHONY: help install run test lint train evaluate bench clean
+
+help:
+	@echo "make run        start Rasa, the action server and the web app (http://127.0.0.1:8000)"
+	@echo "make test       install what is missing, then lint and run the whole test suite"
+	@echo "make evaluate NLU=file.yml   evaluate the model on a Rasa NLU file (last line: JSON)"
+	@echo "make train      train the Rasa model if the training data changed"
+	@echo "make bench      run the benchmarks in bench/ (writes docs/benchmarks.md)"
+
+install: $(VENV)/.installed $(RASA_VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $$(scripts/find-python.sh 3.11) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip wheel
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(RASA_VENV)/.installed: bot/requirements.txt
+	test -x $(RASA_VENV)/bin/python || $$(scripts/find-python.sh 3.10) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/python -m pip install --quiet --upgrade pip wheel
+	$(RASA_VENV)/bin/python -m pip install --quiet -r bot/requirements.txt
+	touch $@
+
+run: install
+	$(CLI) run
+
+train: install
+	$(CLI) train
+
+evaluate: install
+	@test -n "$(NLU)" || { echo "usage: make evaluate NLU=path/to/nlu.yml" >&2; exit 2; }
+	@$(CLI) evaluate "$(NLU)"
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy actions bot connectors desk_api handoff knowledge bench
+
+test: install lint
+	$(CLI) train
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: install
+	$(CLI) train
+	$(PY) -m bench.run
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,89 @@
+"""Client for the Rasa server: the REST channel for messages, the HTTP API for the tracker."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+logger = logging.getLogger(__name__)
+
+
+class RasaUnavailable(Exception):
+    """Rasa did not answer, or answered with an error; the gateway hands off instead."""
+
+
+@dataclass
+class BotReply:
+    text: str | None = None
+    buttons: list[dict[str, str]] = field(default_factory=list)
+    custom: dict[str, Any] | None = None
+
+
+class RasaClient:
+    def __init__(self, base_url: str, token: str | None, timeout: float) -> None:
+        self._token = token
+        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def send(self, sender: str, message: str, metadata: dict[str, Any]) -> list[BotReply]:
+        """Deliver a citizen message through Rasa's REST channel and return the bot's replies."""
+        try:
+            response = await self._http.post(
+                "/webhooks/rest/webhook",
+                json={"sender": sender, "message": message, "metadata": metadata},
+            )
+            response.raise_for_status()
+            payload = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise RasaUnavailable(str(exc)) from exc
+        if not isinstance(payload, list):
+            raise RasaUnavailable(f"unexpected REST channel answer: {type(payload).__name__}")
+        return [_parse_reply(item) for item in payload if isinstance(item, dict)]
+
+    async def resume(self, sender: str) -> None:
+        """Undo the bot's safety-net pause so it answers this conversation again."""
+        events = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+        await self._append_events(sender, events)
+
+    async def tracker_events(self, sender: str) -> list[dict[str, Any]]:
+        response = await self._http.get(f"/conversations/{sender}/tracker", params=self._auth())
+        response.raise_for_status()
+        events = response.json().get("events", [])
+        return list(events)
+
+    async def status(self) -> dict[str, Any]:
+        response = await self._http.get("/status", params=self._auth())
+        response.raise_for_status()
+        return dict(response.json())
+
+    async def _append_events(self, sender: str, events: list[dict[str, Any]]) -> None:
+        params = {**self._auth(), "include_events": "NONE"}
+        try:
+            response = await self._http.post(
+                f"/conversations/{sender}/tracker/events", params=params, json=events
+            )
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise RasaUnavailable(str(exc)) from exc
+
+    def _auth(self) -> dict[str, str]:
+        return {"token": self._token} if self._token else {}
+
+
+def _parse_reply(item: dict[str, Any]) -> BotReply:
+    buttons = [
+        {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+        for b in item.get("buttons") or []
+        if isinstance(b, dict)
+    ]
+    custom = item.get("custom")
+    return BotReply(
+        text=item.get("text"),
+        buttons=buttons,
+        custom=custom if isinstance(custom, dict) else None,
+    )

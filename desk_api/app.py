@@ -1,0 +1,87 @@
+"""Wires the one web app: channel gateway, desk API, live sockets and pages."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from connectors import webchat
+from connectors.gateway import Gateway
+from connectors.rasa_client import RasaClient
+from desk_api.db import make_engine, make_sessionmaker
+from desk_api.errors import DomainError
+from desk_api.live import LiveHub
+from desk_api.routes import auth, conversations, health, live, pages
+from desk_api.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        rasa = RasaClient(
+            settings.rasa_url,
+            settings.rasa_token.get_secret_value() if settings.rasa_token else None,
+            settings.rasa_timeout_seconds,
+        )
+        app.state.settings = settings
+        app.state.hub = LiveHub()
+        app.state.sessions = make_sessionmaker(engine)
+        app.state.gateway = Gateway(
+            app.state.sessions, rasa, app.state.hub, settings.max_message_chars
+        )
+        try:
+            yield
+        finally:
+            await rasa.aclose()
+            await engine.dispose()
+
+    app = FastAPI(title="Tuatención", version="0.1.0", lifespan=lifespan)
+    app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    for router in (
+        webchat.router,
+        auth.router,
+        conversations.router,
+        live.router,
+        health.router,
+        pages.router,
+    ):
+        app.include_router(router)
+    app.mount("/static/chat", StaticFiles(directory=pages.CHAT_DIR), name="chat-static")
+    app.mount("/static/desk", StaticFiles(directory=pages.DESK_DIR), name="desk-static")
+    return app
+
+
+async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+    return JSONResponse(status_code=exc.status_code, content={"detail": exc.message})
+
+
+async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 with one readable sentence (Spanish) plus the machine-readable field list."""
+    errors = exc.errors()
+    sentences = []
+    for error in errors:
+        location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+        if error.get("type") == "json_invalid":
+            sentences.append("El cuerpo de la petición no es JSON válido.")
+        else:
+            message = str(error.get("msg", "")).removeprefix("Value error, ")
+            sentences.append(f"{location}: {message}" if location else message)
+    return JSONResponse(
+        status_code=422,
+        content={
+            "detail": " ".join(sentences) or "Petición no válida.",
+            "errors": [
+                {"loc": list(e.get("loc", ())), "msg": str(e.get("msg")), "type": e.get("type")}
+                for e in errors
+            ],
+        },
+    )

@@ -1,0 +1,160 @@
+"""The `tuatencion` command: database, agents, training, evaluation and `run`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import evaluate as evaluation
+from bot import processes, training
+from bot.settings import get_bot_settings
+from desk_api.db import make_engine, make_sessionmaker
+from desk_api.errors import DomainError
+from desk_api.migrations_runner import upgrade
+from desk_api.services import accounts
+from desk_api.settings import get_settings
+
+app = typer.Typer(help="Tuatención: citizen-service platform tooling.", no_args_is_help=True)
+console = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def runner() -> T:
+        engine = make_engine(get_settings().database_url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(runner())
+    except DomainError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(code=2) from exc
+
+
+@app.command("db-upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations (Alembic) up to the newest schema."""
+    upgrade(get_settings().database_url)
+    console.print("[green]database schema is up to date[/green]")
+
+
+@app.command("create-unit")
+def create_unit(code: str, name: str) -> None:
+    """Add an organisational unit (N2 agents belong to one)."""
+    unit = _with_session(lambda s: accounts.create_unit(s, code, name))
+    console.print(f"unit {unit.code} created")
+
+
+@app.command("create-agent")
+def create_agent(
+    username: str,
+    full_name: Annotated[str, typer.Option("--name", help="Name shown to citizens")],
+    role: Annotated[str, typer.Option(help="n1, n2 or admin")],
+    unit: Annotated[str | None, typer.Option(help="Unit code (n2 only)")] = None,
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ] = "",
+) -> None:
+    """Create a desk agent with a hashed password."""
+    agent = _with_session(
+        lambda s: accounts.create_agent(s, username, full_name, role, password, unit)
+    )
+    console.print(f"agent {agent.username} ({agent.role}) created")
+
+
+@app.command("seed-demo")
+def seed_demo() -> None:
+    """Create sample units and demo agents (development only; does nothing if agents exist)."""
+    for username, password, role in _with_session(accounts.seed_demo):
+        console.print(f"demo agent [bold]{username}[/bold] / {password} ({role})")
+
+
+@app.command()
+def train(force: Annotated[bool, typer.Option(help="Retrain even if cached")] = False) -> None:
+    """Train the Rasa model if the training data changed (cached by data hash)."""
+    try:
+        result = training.train(get_bot_settings(), force=force)
+    except training.TrainingFailed as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=1) from exc
+    verb = f"trained in {result.seconds:.0f} s" if result.trained else "up to date (cached)"
+    console.print(f"model {result.model.name} {verb}")
+
+
+@app.command()
+def evaluate(nlu: Annotated[Path, typer.Argument(help="Rasa NLU YAML file")]) -> None:
+    """Evaluate the current model on an NLU file; the last line printed is a JSON object."""
+    settings = get_bot_settings()
+    if not nlu.is_file():
+        console.print(f"[red]error:[/red] NLU file not found: {nlu}")
+        raise typer.Exit(code=2)
+    try:
+        model = training.train(settings).model
+        result = evaluation.evaluate(settings, model, nlu.resolve())
+    except (training.TrainingFailed, evaluation.EvaluationFailed) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=1) from exc
+    for intent, f1 in result["per_intent"].items():
+        console.print(f"  {intent:<24} F1 {f1:.3f}")
+    sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+
+
+@app.command()
+def run() -> None:
+    """Train if needed, migrate, then run Rasa, the action server and the web app."""
+    bot = get_bot_settings()
+    web = get_settings()
+    model = training.train(bot).model
+    upgrade(web.database_url)
+    if web.environment == "development":
+        seed_demo()
+    token = bot.rasa_token.get_secret_value() if bot.rasa_token else secrets.token_urlsafe(24)
+    action_url = f"http://127.0.0.1:{bot.action_port}/webhook"
+    services = [
+        processes.action_service(bot),
+        processes.rasa_service(bot, model, token, action_url),
+        processes.web_service(
+            bot,
+            {"TUA_RASA_TOKEN": token, "TUA_RASA_URL": f"http://{bot.rasa_host}:{bot.rasa_port}"},
+        ),
+    ]
+    supervisor = processes.Supervisor(bot.project_root)
+    try:
+        for service in services:
+            supervisor.start(service)
+        console.print("waiting for the services (loading the Rasa model takes about a minute)…")
+        for service in services:
+            supervisor.wait_healthy(service, timeout=300)
+        base = f"http://{bot.web_host}:{bot.web_port}"
+        console.print(
+            f"\n[bold green]Tuatención is running[/bold green]\n"
+            f"  web chat (citizens)     {base}/\n"
+            f"  Escritorio del Informador {base}/desk\n"
+            f"  API docs                {base}/docs\n"
+            f"  Rasa (loopback only)    http://{bot.rasa_host}:{bot.rasa_port}\n"
+            "Press Ctrl-C to stop."
+        )
+        while (failed := supervisor.failed()) is None:
+            time.sleep(1)
+        console.print(f"[red]{failed} stopped unexpectedly; stopping everything[/red]")
+        raise typer.Exit(code=1)
+    except KeyboardInterrupt:
+        console.print("stopping…")
+    finally:
+        supervisor.stop()

@@ -1,0 +1,83 @@
+"""Dependency aliases so routes stay short; they raise the HTTP errors themselves."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
+
+from connectors.gateway import Gateway
+from desk_api.errors import Unauthorized
+from desk_api.live import LiveHub
+from desk_api.models import Agent
+from desk_api.security import decode_access_token
+from desk_api.services.desk import DeskContext
+from desk_api.settings import Settings
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def get_settings(request: HTTPConnection) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_session(request: HTTPConnection) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessions() as session:
+        yield session
+
+
+async def get_gateway(request: HTTPConnection) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway
+
+
+async def get_hub(request: HTTPConnection) -> LiveHub:
+    hub: LiveHub = request.app.state.hub
+    return hub
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+HubDep = Annotated[LiveHub, Depends(get_hub)]
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+async def agent_from_token(session: AsyncSession, settings: Settings, token: str | None) -> Agent:
+    agent_id = decode_access_token(token, settings.jwt_key()) if token else None
+    if agent_id is None:
+        raise Unauthorized("Sesión no válida o caducada. Vuelva a iniciar sesión.")
+    agent = await session.get(Agent, agent_id)
+    if agent is None or not agent.active:
+        raise Unauthorized("La cuenta no existe o está desactivada.")
+    return agent
+
+
+async def get_current_agent(
+    credentials: BearerDep, session: SessionDep, settings: SettingsDep
+) -> Agent:
+    return await agent_from_token(
+        session, settings, credentials.credentials if credentials else None
+    )
+
+
+CurrentAgent = Annotated[Agent, Depends(get_current_agent)]
+
+
+async def get_desk_context(session: SessionDep, gateway: GatewayDep, hub: HubDep) -> DeskContext:
+    return DeskContext(session=session, gateway=gateway, hub=hub)
+
+
+DeskDep = Annotated[DeskContext, Depends(get_desk_context)]
+
+
+async def citizen_token(credentials: BearerDep) -> str | None:
+    return credentials.credentials if credentials else None
+
+
+CitizenToken = Annotated[str | None, Depends(citizen_token)]

@@ -1,0 +1,96 @@
+from typing import Literal
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+
+from desk_api.deps import CurrentAgent, DeskDep, SessionDep
+from desk_api.models import AuditEvent, Conversation, Unit
+from desk_api.schemas import (
+    AgentReplyIn,
+    AuditOut,
+    ConversationDetail,
+    ConversationSummary,
+    DerivationOut,
+    DeriveIn,
+    MessageOut,
+    ResolveIn,
+    UnitOut,
+)
+from desk_api.services import desk
+
+router = APIRouter(prefix="/api/desk", tags=["desk"])
+
+
+async def _detail(ctx_session: SessionDep, conversation: Conversation) -> ConversationDetail:
+    messages = await desk.transcript(ctx_session, conversation.id)
+    derivations = await desk.derivations(ctx_session, conversation.id)
+    summary = ConversationSummary.of(conversation, messages[-1].text if messages else None)
+    return ConversationDetail(
+        **summary.model_dump(),
+        messages=[MessageOut.of(m) for m in messages],
+        derivations=[DerivationOut.of(d) for d in derivations],
+    )
+
+
+@router.get("/units", response_model=list[UnitOut])
+async def units(agent: CurrentAgent, session: SessionDep) -> list[UnitOut]:
+    rows = await session.scalars(select(Unit).order_by(Unit.name))
+    return [UnitOut(code=u.code, name=u.name) for u in rows]
+
+
+@router.get("/conversations", response_model=list[ConversationSummary])
+async def list_conversations(
+    agent: CurrentAgent,
+    session: SessionDep,
+    view: Literal["queue", "mine", "all"] = Query(default="queue"),
+) -> list[ConversationSummary]:
+    return await desk.list_conversations(session, agent, view)
+
+
+@router.get("/conversations/{conversation_id}", response_model=ConversationDetail)
+async def get_conversation(
+    conversation_id: str, agent: CurrentAgent, session: SessionDep
+) -> ConversationDetail:
+    conversation = await desk.get_visible(session, agent, conversation_id)
+    return await _detail(session, conversation)
+
+
+@router.post("/conversations/{conversation_id}/take", response_model=ConversationDetail)
+async def take(conversation_id: str, agent: CurrentAgent, ctx: DeskDep) -> ConversationDetail:
+    return await _detail(ctx.session, await desk.take(ctx, agent, conversation_id))
+
+
+@router.post("/conversations/{conversation_id}/messages", response_model=MessageOut)
+async def reply(
+    conversation_id: str, body: AgentReplyIn, agent: CurrentAgent, ctx: DeskDep
+) -> MessageOut:
+    return await desk.reply(ctx, agent, conversation_id, body.text)
+
+
+@router.post("/conversations/{conversation_id}/derive", response_model=ConversationDetail)
+async def derive(
+    conversation_id: str, body: DeriveIn, agent: CurrentAgent, ctx: DeskDep
+) -> ConversationDetail:
+    conversation = await desk.derive(ctx, agent, conversation_id, body.unit_code, body.reason)
+    return await _detail(ctx.session, conversation)
+
+
+@router.post("/conversations/{conversation_id}/resolve", response_model=ConversationDetail)
+async def resolve(
+    conversation_id: str, agent: CurrentAgent, ctx: DeskDep, body: ResolveIn | None = None
+) -> ConversationDetail:
+    conversation = await desk.resolve(ctx, agent, conversation_id, body.note if body else None)
+    return await _detail(ctx.session, conversation)
+
+
+@router.get("/conversations/{conversation_id}/audit", response_model=list[AuditOut])
+async def audit_trail(
+    conversation_id: str, agent: CurrentAgent, session: SessionDep
+) -> list[AuditOut]:
+    await desk.get_visible(session, agent, conversation_id)
+    rows = await session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.conversation_id == conversation_id)
+        .order_by(AuditEvent.id)
+    )
+    return [AuditOut.model_validate(r) for r in rows]

@@ -1,0 +1,1 @@
+"""Business operations; they take a session and plain data, and hold no FastAPI imports."""

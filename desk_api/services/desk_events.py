@@ -1,0 +1,43 @@
+"""Events pushed to the desk's WebSocket, and who may receive them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from desk_api.live import DESK_TOPIC, LiveHub
+from desk_api.models import Agent, Conversation
+from desk_api.schemas import ConversationSummary, MessageOut
+
+
+def publish_conversation(
+    hub: LiveHub, kind: str, conversation: Conversation, last_message: str | None
+) -> None:
+    summary = ConversationSummary.of(conversation, last_message)
+    hub.publish(DESK_TOPIC, {"type": kind, "conversation": summary.model_dump(mode="json")})
+
+
+def publish_messages(hub: LiveHub, conversation: Conversation, messages: list[MessageOut]) -> None:
+    for message in messages:
+        summary = ConversationSummary.of(conversation, message.text)
+        hub.publish(
+            DESK_TOPIC,
+            {
+                "type": "message.created",
+                "conversation_id": conversation.id,
+                "message": message.model_dump(mode="json"),
+                "conversation": summary.model_dump(mode="json"),
+            },
+        )
+
+
+def visible_to(agent: Agent, event: dict[str, Any]) -> bool:
+    """Same rule as the desk's queries, applied to a live event's conversation summary."""
+    conversation = event.get("conversation") or {}
+    if conversation.get("handed_off_at") is None:
+        return False
+    if agent.role == "admin":
+        return True
+    if agent.role == "n1":
+        return True
+    unit = conversation.get("unit") or {}
+    return agent.unit is not None and unit.get("code") == agent.unit.code

@@ -1,0 +1,71 @@
+"""Typed settings for the web app (gateway + desk). Read only here; validated at start-up."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev"}
+
+
+class Settings(BaseSettings):
+    """Everything the web app needs; environment variables prefixed ``TUA_``."""
+
+    model_config = SettingsConfigDict(env_prefix="TUA_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    database_url: str = "sqlite+aiosqlite:///var/tuatencion.db"
+    var_dir: Path = Path("var")
+
+    # Rasa server (its HTTP API listens on loopback only, protected by a token).
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: SecretStr | None = None
+    rasa_timeout_seconds: float = 10.0
+
+    # Desk authentication.
+    jwt_secret: SecretStr | None = None
+    jwt_ttl_minutes: int = Field(default=12 * 60, ge=5)
+
+    # Limits on citizen input.
+    max_message_chars: int = Field(default=4000, ge=100)
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if value.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
+        return value
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets_in_production(self) -> Settings:
+        if self.environment == "production":
+            for name in ("jwt_secret", "rasa_token"):
+                value = getattr(self, name)
+                if value is None or value.get_secret_value() in PLACEHOLDER_SECRETS:
+                    raise ValueError(
+                        f"TUA_{name.upper()} must be set to a real secret in production"
+                    )
+        return self
+
+    def jwt_key(self) -> str:
+        """The JWT signing key; in development a random one is kept under ``var_dir``."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        path = self.var_dir / "jwt_secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,165 @@
+"""Shared fixtures: real databases (SQLite and PostgreSQL), a real Rasa stack, the real web app."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot import processes, training
+from bot.settings import BotSettings
+from desk_api.db import make_engine, make_sessionmaker
+from desk_api.migrations_runner import upgrade
+from desk_api.services import accounts
+from desk_api.settings import Settings
+from tests.support.clients import Citizen, DeskAgent
+from tests.support.servers import free_port, web_app_in_thread
+
+BACKENDS = [b for b in os.environ.get("TUA_TEST_DATABASES", "sqlite,postgresql").split(",") if b]
+PG_SERVER = os.environ.get("TUA_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
+PG_TEST_DB = "tuatencion_test"
+TABLES = ["audit_events", "messages", "derivations", "conversations", "agents", "units"]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("db") / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> str:
+    async def recreate() -> None:
+        engine = make_engine(f"{PG_SERVER}/test", isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            await connection.execute(text(f"DROP DATABASE IF EXISTS {PG_TEST_DB} WITH (FORCE)"))
+            await connection.execute(text(f"CREATE DATABASE {PG_TEST_DB}"))
+        await engine.dispose()
+
+    asyncio.run(recreate())
+    url = f"{PG_SERVER}/{PG_TEST_DB}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database of each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "tuatencion.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite+aiosqlite:///{path}"
+    url: str = request.getfixturevalue("pg_database")
+
+    async def truncate() -> None:
+        engine = make_engine(url)
+        async with engine.begin() as connection:
+            await connection.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        await engine.dispose()
+
+    asyncio.run(truncate())
+    return url
+
+
+@pytest.fixture(scope="session")
+def rasa_stack() -> Iterator[dict[str, str]]:
+    """The trained model served by a real Rasa server, with the real action server."""
+    if os.environ.get("TUA_TEST_NO_RASA"):
+        pytest.skip("TUA_TEST_NO_RASA is set")
+    if os.environ.get("TUA_TEST_RASA_URL"):  # reuse a running stack while developing
+        yield {
+            "url": os.environ["TUA_TEST_RASA_URL"],
+            "token": os.environ["TUA_TEST_RASA_TOKEN"],
+            "model": "external",
+        }
+        return
+    bot = BotSettings(rasa_port=free_port(), action_port=free_port())
+    model = training.train(bot).model
+    token = secrets.token_urlsafe(16)
+    action_url = f"http://127.0.0.1:{bot.action_port}/webhook"
+    services = [
+        processes.action_service(bot),
+        processes.rasa_service(bot, model, token, action_url),
+    ]
+    supervisor = processes.Supervisor(bot.project_root)
+    try:
+        for service in services:
+            supervisor.start(service)
+        for service in services:
+            supervisor.wait_healthy(service, timeout=300)
+        yield {"url": f"http://127.0.0.1:{bot.rasa_port}", "token": token, "model": str(model)}
+    finally:
+        supervisor.stop()
+
+
+@pytest.fixture
+def settings(database_url: str, rasa_stack: dict[str, str], tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        rasa_url=rasa_stack["url"],
+        rasa_token=rasa_stack["token"],
+        jwt_secret=secrets.token_urlsafe(32),
+        var_dir=tmp_path / "var",
+    )
+
+
+@pytest.fixture
+def seeded(settings: Settings) -> dict[str, tuple[str, str]]:
+    """The demo units and agents; maps role → (username, password)."""
+
+    async def seed() -> list[tuple[str, str, str]]:
+        engine = make_engine(settings.database_url)
+        async with make_sessionmaker(engine)() as session:
+            created = await accounts.seed_demo(session)
+            await accounts.create_unit(session, "SAMPLE-OTRA", "Otra unidad (muestra)")
+            await accounts.create_agent(
+                session, "otra_n2", "Agente de otra unidad", "n2", "otra-unidad-n2", "SAMPLE-OTRA"
+            )
+            await accounts.create_agent(
+                session, "informador2", "Pedro Informador (N1)", "n1", "informador-n1-b"
+            )
+            await session.commit()
+        await engine.dispose()
+        return created
+
+    created = asyncio.run(seed())
+    users = {role: (username, password) for username, password, role in created}
+    users["n2_other"] = ("otra_n2", "otra-unidad-n2")
+    users["n1_b"] = ("informador2", "informador-n1-b")
+    return users
+
+
+@pytest.fixture
+def web(settings: Settings, seeded: dict[str, tuple[str, str]]) -> Iterator[str]:
+    with web_app_in_thread(settings) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+async def citizen(web: str) -> AsyncIterator[Citizen]:
+    client = await Citizen(web).start()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def login(
+    web: str, seeded: dict[str, tuple[str, str]]
+) -> AsyncIterator[Callable[[str], asyncio.Future[DeskAgent]]]:
+    clients: list[DeskAgent] = []
+
+    async def _login(role: str) -> DeskAgent:
+        agent = await DeskAgent(web).login(*seeded[role])
+        clients.append(agent)
+        return agent
+
+    yield _login  # type: ignore[misc]
+    for client in clients:
+        await client.aclose()
