@@ -8,7 +8,7 @@ PY        := $(VENV)/bin/python
 CLI       := $(VENV)/bin/tuatencion
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint train evaluate bench clean
+.PHONY: help install browser run test lint train evaluate bench clean
 
 help:
 	@echo "make run        start Rasa, the action server and the web app (http://127.0.0.1:8000)"
@@ -17,7 +17,11 @@ help:
 	@echo "make train      train the Rasa model if the training data changed"
 	@echo "make bench      run the benchmarks in bench/ (writes docs/benchmarks.md)"
 
-install: $(VENV)/.installed $(RASA_VENV)/.installed
+install: $(VENV)/.installed $(RASA_VENV)/.installed browser
+
+# Browser tests drive Debian's Chromium (no browser downloads here).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $$(scripts/find-python.sh 3.11) -m venv $(VENV)
@@ -44,7 +48,7 @@ evaluate: install
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy actions bot connectors desk_api handoff knowledge bench
+	$(VENV)/bin/mypy actions bot connectors desk_api handoff knowledge bench tests
 
 test: install lint
 	$(CLI) train
@@ -52,7 +56,7 @@ test: install lint
 
 bench: install
 	$(CLI) train
-	$(PY) -m bench.run
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -16,6 +16,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from handoff.contract import HandoffReason, HandoffRequest
 
 FALLBACK_INTENT = "nlu_fallback"
+# Rasa's own bookkeeping slots: not the citizen's data, and not for the desk.
+INTERNAL_SLOTS = {"session_started_metadata", "requested_slot"}
 
 
 def _user_events(tracker: Tracker) -> list[dict[str, Any]]:
@@ -36,7 +38,11 @@ def _request(tracker: Tracker, reason: HandoffReason) -> HandoffRequest:
         ranking = [r for r in latest.get("intent_ranking") or [] if r.get("name") != intent]
         if ranking:
             intent, confidence = ranking[0].get("name"), ranking[0].get("confidence")
-    slots = {k: v for k, v in tracker.current_slot_values().items() if v is not None}
+    slots = {
+        k: v
+        for k, v in tracker.current_slot_values().items()
+        if v is not None and k not in INTERNAL_SLOTS
+    }
     seen = [i for i in (_intent_of(e) for e in _user_events(tracker)) if i]
     return HandoffRequest(
         reason=reason,

@@ -40,3 +40,8 @@ class WebChatChannel:
             conversation_topic(conversation.id),
             {"type": "controller", "controller": conversation.controller},
         )
+
+    def notify_typing(self, conversation: Conversation) -> None:
+        self._hub.publish(
+            conversation_topic(conversation.id), {"type": "typing", "sender": "agent"}
+        )

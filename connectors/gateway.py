@@ -260,6 +260,10 @@ class Gateway:
         if conversation.channel == self.webchat.name:
             self.webchat.notify_controller(conversation)
 
+    def notify_typing(self, conversation: Conversation) -> None:
+        if conversation.channel == self.webchat.name:
+            self.webchat.notify_typing(conversation)
+
     async def resume_bot(self, conversation_id: str) -> None:
         try:
             await self._rasa.resume(conversation_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -67,14 +68,7 @@ async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
 async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
     """422 with one readable sentence (Spanish) plus the machine-readable field list."""
     errors = exc.errors()
-    sentences = []
-    for error in errors:
-        location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
-        if error.get("type") == "json_invalid":
-            sentences.append("El cuerpo de la petición no es JSON válido.")
-        else:
-            message = str(error.get("msg", "")).removeprefix("Value error, ")
-            sentences.append(f"{location}: {message}" if location else message)
+    sentences = [_explain(error) for error in errors]
     return JSONResponse(
         status_code=422,
         content={
@@ -85,3 +79,21 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> J
             ],
         },
     )
+
+
+def _explain(error: Any) -> str:
+    field = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path"))
+    kind = error.get("type")
+    context = error.get("ctx") or {}
+    if kind == "json_invalid":
+        return "El cuerpo de la petición no es JSON válido."
+    if kind == "missing":
+        return f"Falta el campo «{field}»."
+    if kind == "value_error":  # our own validators already speak to the user
+        return str(error.get("msg", "")).removeprefix("Value error, ")
+    if kind == "string_too_long":
+        limit = context.get("max_length")
+        return f"El campo «{field}» es demasiado largo (máximo {limit} caracteres)."
+    if kind == "string_too_short":
+        return f"El campo «{field}» es demasiado corto."
+    return f"Valor no válido en «{field}»: {error.get('msg')}"

@@ -158,3 +158,7 @@ def run() -> None:
         console.print("stopping…")
     finally:
         supervisor.stop()
+
+
+if __name__ == "__main__":
+    app()

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import text
 
 from bot import processes, training
@@ -104,8 +105,8 @@ def settings(database_url: str, rasa_stack: dict[str, str], tmp_path: Path) -> S
     return Settings(
         database_url=database_url,
         rasa_url=rasa_stack["url"],
-        rasa_token=rasa_stack["token"],
-        jwt_secret=secrets.token_urlsafe(32),
+        rasa_token=SecretStr(rasa_stack["token"]),
+        jwt_secret=SecretStr(secrets.token_urlsafe(32)),
         var_dir=tmp_path / "var",
     )
 
@@ -120,10 +121,10 @@ def seeded(settings: Settings) -> dict[str, tuple[str, str]]:
             created = await accounts.seed_demo(session)
             await accounts.create_unit(session, "SAMPLE-OTRA", "Otra unidad (muestra)")
             await accounts.create_agent(
-                session, "otra_n2", "Agente de otra unidad", "n2", "otra-unidad-n2", "SAMPLE-OTRA"
+                session, "otra_n2", "Elena Gil", "n2", "otra-unidad-n2", "SAMPLE-OTRA"
             )
             await accounts.create_agent(
-                session, "informador2", "Pedro Informador (N1)", "n1", "informador-n1-b"
+                session, "informador2", "Pedro Sánchez", "n1", "informador-n1-b"
             )
             await session.commit()
         await engine.dispose()

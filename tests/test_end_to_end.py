@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import websockets
+from pydantic import SecretStr
 
 from bot import processes
 from bot.settings import BotSettings
@@ -241,7 +242,7 @@ async def test_bot_down_hands_off_instead_of_losing_the_message(
     dead = Settings(
         database_url=database_url,
         rasa_url=f"http://127.0.0.1:{free_port()}",
-        jwt_secret="x" * 40,
+        jwt_secret=SecretStr("x" * 40),
         var_dir=tmp_path,
     )
     with web_app_in_thread(dead) as base:
@@ -252,7 +253,7 @@ async def test_bot_down_hands_off_instead_of_losing_the_message(
         agent = await DeskAgent(base).login(*seeded["n1"])
         queue = await agent.ok("GET", "/conversations", params={"view": "queue"})
         assert queue[0]["handoff"]["reason"] == "bot_unavailable"
-        health = httpx.get(f"{base}/healthz").json()
+        health = (await citizen.http.get("/healthz")).json()
         assert health["rasa"]["ok"] is False
         await citizen.aclose()
         await agent.aclose()

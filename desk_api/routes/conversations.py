@@ -67,6 +67,11 @@ async def reply(
     return await desk.reply(ctx, agent, conversation_id, body.text)
 
 
+@router.post("/conversations/{conversation_id}/typing", status_code=204)
+async def typing(conversation_id: str, agent: CurrentAgent, ctx: DeskDep) -> None:
+    await desk.typing(ctx, agent, conversation_id)
+
+
 @router.post("/conversations/{conversation_id}/derive", response_model=ConversationDetail)
 async def derive(
     conversation_id: str, body: DeriveIn, agent: CurrentAgent, ctx: DeskDep

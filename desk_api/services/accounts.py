@@ -20,9 +20,9 @@ DEMO_UNITS = [
     ("SAMPLE-VIV", "Servicio de Ayudas a la Vivienda (muestra)"),
 ]
 DEMO_AGENTS = [
-    ("informador", "Lucía Informadora (N1)", "n1", None, "informador-n1"),
-    ("especialista", "Javier Especialista (N2 Dependencia)", "n2", "SAMPLE-DEP", "especialista-n2"),
-    ("admin", "Administración Tuatención", "admin", None, "admin-tuatencion"),
+    ("informador", "Lucía Martín", "n1", None, "informador-n1"),
+    ("especialista", "Javier Romero", "n2", "SAMPLE-DEP", "especialista-n2"),
+    ("admin", "Administración de Tuatención", "admin", None, "admin-tuatencion"),
 ]
 
 

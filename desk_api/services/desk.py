@@ -128,6 +128,13 @@ async def reply(ctx: DeskContext, agent: Agent, conversation_id: str, text: str)
     return out
 
 
+async def typing(ctx: DeskContext, agent: Agent, conversation_id: str) -> None:
+    """Show the citizen that the agent attending them is writing."""
+    conversation = await get_visible(ctx.session, agent, conversation_id)
+    _require_assignee(agent, conversation)
+    ctx.gateway.notify_typing(conversation)
+
+
 async def derive(
     ctx: DeskContext, agent: Agent, conversation_id: str, unit_code: str, reason: str
 ) -> Conversation:

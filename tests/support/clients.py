@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -88,16 +89,13 @@ class DeskAgent:
         await self.http.aclose()
 
 
-async def next_event(
-    ws: websockets.ClientConnection, wanted: str, timeout: float = 10
-) -> dict[str, Any]:
-    """The next event of type ``wanted`` (pings and other events are skipped)."""
-    import asyncio
+EVENT_TIMEOUT = 10
 
-    async def _read() -> dict[str, Any]:
+
+async def next_event(ws: websockets.ClientConnection, wanted: str) -> dict[str, Any]:
+    """The next event of type ``wanted`` (pings and other events are skipped)."""
+    async with asyncio.timeout(EVENT_TIMEOUT):
         while True:
             event = json.loads(await ws.recv())
             if event.get("type") == wanted:
                 return dict(event)
-
-    return await asyncio.wait_for(_read(), timeout)

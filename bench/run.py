@@ -1,0 +1,315 @@
+"""Benchmarks of the foundation (not tests): bot round-trip latency through the gateway,
+handoff-to-desk notification latency, training time and peak memory of each process.
+
+    .venv/bin/python -m bench.run [--messages 500] [--skip-train]
+
+Starts its own Rasa server, action server and web app (SQLite in a temporary directory) and
+writes docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import secrets
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import typer
+import websockets
+import yaml
+from rich.console import Console
+from rich.progress import Progress
+
+from bot import processes, training
+from bot.settings import BotSettings
+from desk_api.db import make_engine, make_sessionmaker
+from desk_api.migrations_runner import upgrade
+from desk_api.services import accounts
+
+ROOT = Path(__file__).resolve().parent.parent
+EVAL_FILE = ROOT / "tests" / "rasa" / "nlu_eval.yml"
+console = Console(stderr=True)
+# Messages that keep the conversation with the bot (no handoff intents).
+EXCLUDED_INTENTS = {"hablar_con_agente", "fuera_de_ambito"}
+
+
+@dataclass
+class Stack:
+    base_url: str
+    supervisor: processes.Supervisor
+
+
+def bot_messages() -> list[str]:
+    data = yaml.safe_load(EVAL_FILE.read_text())
+    texts: list[str] = []
+    for item in data.get("nlu", []):
+        if item.get("intent") in EXCLUDED_INTENTS:
+            continue
+        texts += [line.strip()[2:] for line in item["examples"].splitlines() if line.strip()]
+    return texts
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+async def new_conversation(client: httpx.AsyncClient) -> tuple[str, dict[str, str]]:
+    body = (await client.post("/api/chat/conversations")).json()
+    return body["conversation_id"], {"Authorization": f"Bearer {body['token']}"}
+
+
+async def conversation_worker(
+    client: httpx.AsyncClient, texts: list[str], count: int, offset: int, latencies: list[float]
+) -> int:
+    """Send ``count`` messages in one conversation; returns how many got no bot reply."""
+    cid, headers = await new_conversation(client)
+    misses = 0
+    for i in range(count):
+        text = texts[(offset + i) % len(texts)]
+        started = time.perf_counter()
+        response = await client.post(
+            f"/api/chat/conversations/{cid}/messages", json={"text": text}, headers=headers
+        )
+        latencies.append((time.perf_counter() - started) * 1000)
+        body = response.json()
+        if not body.get("replies"):
+            misses += 1
+        if body.get("controller") == "human":  # two misunderstood turns: start again
+            cid, headers = await new_conversation(client)
+    return misses
+
+
+async def measure_latency(base_url: str, total: int, concurrency: int) -> dict[str, Any]:
+    texts = bot_messages()
+    latencies: list[float] = []
+    per_conversation = total // concurrency
+    limits = httpx.Limits(max_connections=concurrency + 5)
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
+        for _ in range(10):  # warm-up
+            await conversation_worker(client, texts, 1, 0, [])
+        started = time.perf_counter()
+        misses = await asyncio.gather(
+            *(
+                conversation_worker(client, texts, per_conversation, i * 7, latencies)
+                for i in range(concurrency)
+            )
+        )
+        elapsed = time.perf_counter() - started
+    return {
+        "concurrency": concurrency,
+        "messages": len(latencies),
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p95_ms": round(percentile(latencies, 95), 1),
+        "max_ms": round(max(latencies), 1),
+        "throughput_msg_s": round(len(latencies) / elapsed, 1),
+        "without_reply": sum(misses),
+    }
+
+
+async def measure_handoff(
+    base_url: str, username: str, password: str, samples: int
+) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        login = await client.post(
+            "/api/desk/auth/login", json={"username": username, "password": password}
+        )
+        token = login.json()["access_token"]
+        ws_url = base_url.replace("http://", "ws://") + f"/api/desk/ws?token={token}"
+        delays: list[float] = []
+        async with websockets.connect(ws_url) as ws:
+            for _ in range(samples):
+                cid, headers = await new_conversation(client)
+                await client.post(
+                    f"/api/chat/conversations/{cid}/messages",
+                    json={"text": "hola"},
+                    headers=headers,
+                )
+                started = time.perf_counter()
+                send = asyncio.create_task(
+                    client.post(
+                        f"/api/chat/conversations/{cid}/messages",
+                        json={"text": "quiero hablar con una persona"},
+                        headers=headers,
+                    )
+                )
+                while True:
+                    event = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                    if (
+                        event["type"] == "conversation.queued"
+                        and event["conversation"]["id"] == cid
+                    ):
+                        break
+                delays.append((time.perf_counter() - started) * 1000)
+                await send
+    return {
+        "samples": len(delays),
+        "p50_ms": round(statistics.median(delays), 1),
+        "p95_ms": round(percentile(delays, 95), 1),
+        "max_ms": round(max(delays), 1),
+    }
+
+
+def measure_training() -> dict[str, Any]:
+    bot = BotSettings()
+    with tempfile.TemporaryDirectory() as out:
+        started = time.perf_counter()
+        result = training.train(bot.model_copy(update={"models_dir": Path(out)}), force=True)
+        seconds = time.perf_counter() - started
+        assert result.trained
+    return {"seconds": round(seconds, 1)}
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def start_stack(workdir: Path) -> tuple[Stack, dict[str, processes.Service]]:
+    bot = BotSettings(
+        rasa_port=processes_free_port(), action_port=processes_free_port(),
+        web_port=processes_free_port(),
+    )  # fmt: skip
+    model = training.train(bot).model
+    token = secrets.token_urlsafe(16)
+    database_url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+    upgrade(database_url)
+    asyncio.run(seed(database_url))
+    env = {
+        "TUA_DATABASE_URL": database_url,
+        "TUA_RASA_URL": f"http://127.0.0.1:{bot.rasa_port}",
+        "TUA_RASA_TOKEN": token,
+        "TUA_VAR_DIR": str(workdir),
+    }
+    services = {
+        "actions": processes.action_service(bot),
+        "rasa": processes.rasa_service(
+            bot, model, token, f"http://127.0.0.1:{bot.action_port}/webhook"
+        ),
+        "web": processes.web_service(bot, env),
+    }
+    supervisor = processes.Supervisor(ROOT)
+    for service in services.values():
+        supervisor.start(service)
+    for service in services.values():
+        supervisor.wait_healthy(service, timeout=300)
+    return Stack(f"http://{bot.web_host}:{bot.web_port}", supervisor), services
+
+
+def processes_free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def seed(database_url: str) -> None:
+    engine = make_engine(database_url)
+    async with make_sessionmaker(engine)() as session:
+        await accounts.seed_demo(session)
+    await engine.dispose()
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {memory_kb / 1024 / 1024:.0f} GiB RAM, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
+
+
+def write_report(results: dict[str, Any]) -> None:
+    lat1, lat20, handoff = results["latency_1"], results["latency_20"], results["handoff"]
+    rows = "\n".join(
+        f"| {r['concurrency']} | {r['messages']} | {r['p50_ms']} | {r['p95_ms']} | {r['max_ms']} "
+        f"| {r['throughput_msg_s']} |"
+        for r in (lat1, lat20)
+    )
+    memory = "\n".join(f"| {name} | {mb} |" for name, mb in results["peak_rss_mb"].items())
+    training_line = (
+        f"{results['training']['seconds']} s (`rasa train --force`, shipped data)"
+        if results.get("training")
+        else "not measured in this run (`--skip-train`)"
+    )
+    text = f"""# Benchmarks
+
+Measured with `make bench` (`.venv/bin/python -m bench.run`) on {results["date"]}.
+Machine: {results["machine"]}.
+The benchmark starts its own Rasa server (trained model), action server and web app (SQLite), and
+sends the held-out messages of `tests/rasa/nlu_eval.yml` (no handoff intents) through the web chat
+API: the time is from the HTTP request to the gateway until the bot's replies come back stored.
+
+## Bot reply latency through the gateway (target: p95 ≤ 150 ms with 20 concurrent conversations)
+| concurrent conversations | messages | p50 ms | p95 ms | max ms | messages/s |
+|---|---|---|---|---|---|
+{rows}
+
+## Handoff → desk notification (target: ≤ 1 s)
+From the citizen's "quiero hablar con una persona" request until an N1 agent's desk WebSocket
+receives `conversation.queued`: p50 {handoff["p50_ms"]} ms, p95 {handoff["p95_ms"]} ms,
+max {handoff["max_ms"]} ms over {handoff["samples"]} handoffs.
+
+## NLU + dialogue training (target: ≤ 5 min)
+{training_line}.
+
+## Peak memory (VmHWM) of each process during the run
+| process | peak RSS MB |
+|---|---|
+{memory}
+
+Raw numbers: `docs/benchmarks.json`.
+"""
+    (ROOT / "docs" / "benchmarks.md").write_text(text)
+    (ROOT / "docs" / "benchmarks.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+def main(
+    messages: int = typer.Option(500, help="Messages per latency scenario (≥ 500)"),
+    handoffs: int = typer.Option(30, help="Handoffs to time"),
+    skip_train: bool = typer.Option(False, help="Do not time a full retrain"),
+) -> None:
+    results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "machine": machine()}
+    with tempfile.TemporaryDirectory(prefix="tuatencion-bench-") as tmp:
+        stack, services = start_stack(Path(tmp))
+        try:
+            with Progress(console=console) as progress:
+                task = progress.add_task("benchmarks", total=3)
+                results["latency_1"] = asyncio.run(measure_latency(stack.base_url, messages, 1))
+                progress.advance(task)
+                results["latency_20"] = asyncio.run(measure_latency(stack.base_url, messages, 20))
+                progress.advance(task)
+                results["handoff"] = asyncio.run(
+                    measure_handoff(stack.base_url, "informador", "informador-n1", handoffs)
+                )
+                progress.advance(task)
+            results["peak_rss_mb"] = {
+                name: peak_rss_mb(stack.supervisor.processes[name].pid) for name in services
+            }
+        finally:
+            stack.supervisor.stop()
+    if not skip_train:
+        console.print("timing a full retrain…")
+        results["training"] = measure_training()
+    write_report(results)
+    console.print_json(json.dumps(results))
+
+
+if __name__ == "__main__":
+    typer.run(main)

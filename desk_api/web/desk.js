@@ -1,0 +1,1559 @@
+// Tuatención — Escritorio del Informador.
+// Contrato: docs/api.md (prefijo /api/desk). JavaScript sin dependencias ni compilación.
+// Todo texto recibido se pinta con textContent / nodos de texto: nunca innerHTML.
+
+const API_BASE = '/api/desk';
+const TOKEN_KEY = 'tuatencion.desk.token';
+const AGENT_KEY = 'tuatencion.desk.agent';
+const BASE_TITLE = 'Escritorio del Informador — Tuatención';
+const VIEWS = ['queue', 'mine', 'all'];
+const TOAST_MS = 9000;
+const POLL_MS = 20000;
+const TICK_MS = 30000;
+
+const ROLE_LABELS = { n1: 'Informador N1', n2: 'Especialista N2', admin: 'Administrador' };
+const TIER_LABELS = { n1: 'N1', n2: 'N2' };
+const STATE_LABELS = {
+  bot: 'Con el asistente',
+  queued: 'En cola',
+  assigned: 'Asignada',
+  resolved: 'Resuelta',
+};
+const REASON_LABELS = {
+  citizen_request: 'Lo pidió el ciudadano',
+  low_confidence: 'El asistente no entendió',
+  bot_unavailable: 'El asistente no estaba disponible',
+};
+const CHANNEL_LABELS = {
+  webchat: 'Chat web',
+  web: 'Chat web',
+  whatsapp: 'WhatsApp',
+  telegram: 'Telegram',
+  email: 'Correo electrónico',
+  sms: 'SMS',
+  phone: 'Teléfono',
+  voice: 'Teléfono',
+  app: 'Aplicación móvil',
+};
+const ACTOR_LABELS = {
+  citizen: 'Ciudadano',
+  bot: 'Asistente virtual',
+  agent: 'Informador',
+  system: 'Sistema',
+};
+const ACTION_LABELS = {
+  start: 'Conversación iniciada',
+  created: 'Conversación iniciada',
+  started: 'Conversación iniciada',
+  handoff: 'Traspaso a una persona',
+  handed_off: 'Traspaso a una persona',
+  handoff_requested: 'Traspaso a una persona',
+  queued: 'Puesta en cola',
+  take: 'Atendida por un informador',
+  taken: 'Atendida por un informador',
+  assigned: 'Atendida por un informador',
+  reply: 'Respuesta de un informador',
+  agent_message: 'Respuesta de un informador',
+  agent_reply: 'Respuesta de un informador',
+  message: 'Mensaje',
+  derive: 'Derivada a N2',
+  derived: 'Derivada a N2',
+  resolve: 'Resuelta',
+  resolved: 'Resuelta',
+  login: 'Inicio de sesión',
+};
+const EMPTY_LIST_TEXT = {
+  queue: 'No hay conversaciones esperando en su cola.',
+  mine: 'No tiene conversaciones abiertas asignadas.',
+  all: 'No hay conversaciones que pueda ver.',
+};
+
+/* ================================================================== utilidades */
+
+const $ = (id) => document.getElementById(id);
+
+// Crea un elemento. Los hijos de tipo cadena se añaden como nodos de texto (seguro).
+function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === 'class') el.className = value;
+    else if (key === 'dataset') Object.assign(el.dataset, value);
+    else if (key.startsWith('on') && typeof value === 'function') {
+      el.addEventListener(key.slice(2), value);
+    } else el.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+function genericMessage(status) {
+  if (status === 0) return 'No se ha podido conectar con el servidor. Compruebe la conexión.';
+  if (status === 401) return 'Su sesión no es válida. Vuelva a iniciar sesión.';
+  if (status === 403) return 'No tiene permiso para realizar esta acción.';
+  if (status === 404) return 'La conversación no existe o no tiene acceso a ella.';
+  if (status === 409) return 'La conversación ha cambiado de estado. Se ha actualizado la vista.';
+  if (status === 422) return 'Los datos enviados no son válidos.';
+  return 'Error del servidor. Inténtelo de nuevo en unos instantes.';
+}
+
+function detailOf(data, status) {
+  const detail = data && data.detail;
+  if (typeof detail === 'string' && detail.trim()) return detail.trim();
+  if (Array.isArray(detail)) {
+    const parts = detail.map((d) => (d && typeof d.msg === 'string' ? d.msg : '')).filter(Boolean);
+    if (parts.length) return parts.join(' ');
+  }
+  return genericMessage(status);
+}
+
+// Tell the citizen the agent is writing, at most every 3 seconds (best effort).
+let lastTypingAt = 0;
+function announceTyping() {
+  const id = state.selectedId;
+  if (!id || els.replyText.disabled || !els.replyText.value.trim()) return;
+  const now = Date.now();
+  if (now - lastTypingAt < 3000) return;
+  lastTypingAt = now;
+  api('POST', `/conversations/${encodeURIComponent(id)}/typing`).catch(() => {});
+}
+
+async function api(method, path, { body, auth = true } = {}) {
+  const session = state.session;
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (auth && state.token) headers.Authorization = `Bearer ${state.token}`;
+  let response;
+  try {
+    response = await fetch(API_BASE + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+    });
+  } catch {
+    throw new ApiError(0, genericMessage(0));
+  }
+  let data = null;
+  try {
+    const text = await response.text();
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const error = new ApiError(response.status, detailOf(data, response.status));
+    if (auth && response.status === 401 && session === state.session && state.token) {
+      logout('Su sesión ha caducado o no es válida. Vuelva a iniciar sesión.');
+    }
+    throw error;
+  }
+  if (auth && session !== state.session) {
+    // La sesión cambió mientras esperábamos: la respuesta ya no interesa.
+    throw new ApiError(-1, 'stale');
+  }
+  return data;
+}
+
+const timeFormat = new Intl.DateTimeFormat('es-ES', { hour: '2-digit', minute: '2-digit' });
+const dateTimeFormat = new Intl.DateTimeFormat('es-ES', {
+  day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit',
+});
+const longFormat = new Intl.DateTimeFormat('es-ES', {
+  weekday: 'long', day: 'numeric', month: 'long', year: 'numeric',
+  hour: '2-digit', minute: '2-digit', second: '2-digit',
+});
+const percentFormat = new Intl.NumberFormat('es-ES', { style: 'percent', maximumFractionDigits: 0 });
+
+function parseDate(iso) {
+  if (!iso) return null;
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+function isToday(date) {
+  const now = new Date();
+  return date.getFullYear() === now.getFullYear()
+    && date.getMonth() === now.getMonth()
+    && date.getDate() === now.getDate();
+}
+
+function timeEl(iso, { full = false } = {}) {
+  const date = parseDate(iso);
+  if (!date) return h('span', {}, '—');
+  const text = !full && isToday(date) ? timeFormat.format(date) : dateTimeFormat.format(date);
+  return h('time', { datetime: date.toISOString(), title: longFormat.format(date) }, text);
+}
+
+function formatAgo(iso) {
+  const date = parseDate(iso);
+  if (!date) return '';
+  const minutes = Math.max(0, Math.floor((Date.now() - date.getTime()) / 60000));
+  if (minutes < 1) return 'hace menos de 1 min';
+  if (minutes < 60) return `hace ${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) {
+    const rest = minutes % 60;
+    return rest ? `hace ${hours} h ${rest} min` : `hace ${hours} h`;
+  }
+  const days = Math.floor(hours / 24);
+  return days === 1 ? 'hace 1 día' : `hace ${days} días`;
+}
+
+// Texto relativo que se refresca solo cada TICK_MS (ver tick()).
+function agoEl(prefix, iso) {
+  const date = parseDate(iso);
+  if (!date) return h('span', {}, '');
+  return h(
+    'time',
+    { class: 'js-ago', datetime: date.toISOString(), title: longFormat.format(date), 'data-prefix': prefix },
+    `${prefix}${formatAgo(iso)}`,
+  );
+}
+
+function label(map, key, fallback = '—') {
+  if (key === null || key === undefined || key === '') return fallback;
+  return map[key] || String(key);
+}
+
+function shortId(id) {
+  return String(id || '').slice(0, 8);
+}
+
+function slotValue(value) {
+  if (value === null || value === undefined) return '—';
+  if (typeof value === 'boolean') return value ? 'Sí' : 'No';
+  if (typeof value === 'object') {
+    try {
+      return JSON.stringify(value);
+    } catch {
+      return String(value);
+    }
+  }
+  return String(value);
+}
+
+function decodeJwtExp(token) {
+  try {
+    const part = token.split('.')[1];
+    const json = atob(part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '='));
+    const payload = JSON.parse(json);
+    return typeof payload.exp === 'number' ? payload.exp * 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
+function show(el, visible) {
+  el.hidden = !visible;
+}
+
+function setAlert(el, text) {
+  el.textContent = text || '';
+  el.hidden = !text;
+}
+
+/* ================================================================== estado */
+
+const els = {
+  loginView: $('login-view'),
+  loginForm: $('login-form'),
+  loginUser: $('login-username'),
+  loginPass: $('login-password'),
+  loginSubmit: $('login-submit'),
+  loginError: $('login-error'),
+  loginInfo: $('login-info'),
+  appView: $('app-view'),
+  agentName: $('agent-name'),
+  agentRole: $('agent-role'),
+  logout: $('logout-button'),
+  wsStatus: $('ws-status'),
+  wsStatusText: $('ws-status-text'),
+  tabs: VIEWS.map((v) => $(`tab-${v}`)),
+  counts: Object.fromEntries(VIEWS.map((v) => [v, $(`count-${v}`)])),
+  panel: $('conversation-panel'),
+  listStatus: $('list-status'),
+  list: $('conversation-list'),
+  detail: $('detail'),
+  detailEmpty: $('detail-empty'),
+  detailContent: $('detail-content'),
+  detailTitle: $('detail-title'),
+  detailMeta: $('detail-meta'),
+  detailError: $('detail-error'),
+  btnTake: $('btn-take'),
+  btnDerive: $('btn-derive'),
+  btnResolve: $('btn-resolve'),
+  handoffBody: $('handoff-body'),
+  derivations: $('derivations'),
+  derivationsList: $('derivations-list'),
+  transcript: $('transcript'),
+  replyForm: $('reply-form'),
+  replyText: $('reply-text'),
+  replySend: $('reply-send'),
+  replyHint: $('reply-hint'),
+  replyError: $('reply-error'),
+  auditPanel: $('audit-panel'),
+  auditContent: $('audit-content'),
+  toasts: $('toasts-live'),
+  deriveDialog: $('derive-dialog'),
+  deriveForm: $('derive-form'),
+  deriveUnit: $('derive-unit'),
+  deriveReason: $('derive-reason'),
+  deriveUnitError: $('derive-unit-error'),
+  deriveReasonError: $('derive-reason-error'),
+  deriveError: $('derive-error'),
+  deriveSubmit: $('derive-submit'),
+  deriveCancel: $('derive-cancel'),
+  resolveDialog: $('resolve-dialog'),
+  resolveForm: $('resolve-form'),
+  resolveNote: $('resolve-note'),
+  resolveError: $('resolve-error'),
+  resolveSubmit: $('resolve-submit'),
+  resolveCancel: $('resolve-cancel'),
+};
+
+const state = {
+  session: 0, // cambia en cada inicio / cierre de sesión
+  token: null,
+  agent: null,
+  view: 'queue',
+  lists: { queue: [], mine: [], all: [] },
+  listsLoaded: false,
+  listsError: '',
+  selectedId: null,
+  detail: null,
+  detailRequest: 0,
+  transcriptFor: null,
+  transcriptIds: new Set(),
+  unread: new Set(),
+  drafts: new Map(),
+  units: null,
+  newQueued: 0,
+  busy: false,
+  ws: null,
+  wsWanted: false,
+  wsAttempt: 0,
+  wsTimer: null,
+  refreshTimer: null,
+  detailTimer: null,
+  refreshing: null,
+  refreshAgain: false,
+  pollTimer: null,
+  tickTimer: null,
+  expiryTimer: null,
+};
+
+/* ================================================================== sesión */
+
+function saveSession(token, agent) {
+  try {
+    sessionStorage.setItem(TOKEN_KEY, token);
+    sessionStorage.setItem(AGENT_KEY, JSON.stringify(agent));
+  } catch {
+    /* sin almacenamiento: la sesión dura lo que la pestaña */
+  }
+}
+
+function clearSession() {
+  try {
+    sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(AGENT_KEY);
+  } catch {
+    /* nada */
+  }
+}
+
+function loadSession() {
+  try {
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    const agent = JSON.parse(sessionStorage.getItem(AGENT_KEY) || 'null');
+    return token ? { token, agent } : null;
+  } catch {
+    return null;
+  }
+}
+
+function showLogin(info = '') {
+  show(els.appView, false);
+  show(els.loginView, true);
+  setAlert(els.loginInfo, info);
+  setAlert(els.loginError, '');
+  els.loginPass.value = '';
+  els.loginSubmit.disabled = false;
+  els.loginSubmit.textContent = 'Iniciar sesión';
+  document.title = `Acceso — ${BASE_TITLE}`;
+  els.loginUser.focus();
+}
+
+function logout(info = '') {
+  state.session += 1;
+  state.token = null;
+  state.agent = null;
+  clearSession();
+  closeWs();
+  for (const t of ['refreshTimer', 'detailTimer', 'expiryTimer', 'wsTimer']) clearTimeout(state[t]);
+  clearInterval(state.pollTimer);
+  clearInterval(state.tickTimer);
+  for (const dialog of [els.deriveDialog, els.resolveDialog]) {
+    if (dialog.open) dialog.close();
+  }
+  state.lists = { queue: [], mine: [], all: [] };
+  state.listsLoaded = false;
+  state.selectedId = null;
+  state.detail = null;
+  state.transcriptFor = null;
+  state.transcriptIds = new Set();
+  state.unread.clear();
+  state.drafts.clear();
+  state.units = null;
+  state.newQueued = 0;
+  els.list.replaceChildren();
+  els.transcript.replaceChildren();
+  els.toasts.replaceChildren();
+  els.replyText.value = '';
+  showDetail(false);
+  if (window.location.hash) history.replaceState(null, '', window.location.pathname);
+  showLogin(info);
+}
+
+async function onLoginSubmit(event) {
+  event.preventDefault();
+  const username = els.loginUser.value.trim();
+  const password = els.loginPass.value;
+  els.loginUser.removeAttribute('aria-invalid');
+  els.loginPass.removeAttribute('aria-invalid');
+  setAlert(els.loginInfo, '');
+  if (!username || !password) {
+    if (!username) els.loginUser.setAttribute('aria-invalid', 'true');
+    if (!password) els.loginPass.setAttribute('aria-invalid', 'true');
+    setAlert(els.loginError, 'Introduzca su usuario y su contraseña.');
+    (username ? els.loginPass : els.loginUser).focus();
+    return;
+  }
+  setAlert(els.loginError, '');
+  els.loginSubmit.disabled = true;
+  els.loginSubmit.textContent = 'Iniciando sesión…';
+  try {
+    const data = await api('POST', '/auth/login', { body: { username, password }, auth: false });
+    if (!data || !data.access_token) throw new ApiError(500, genericMessage(500));
+    els.loginPass.value = '';
+    startSession(data.access_token, data.agent);
+  } catch (error) {
+    const text = error.status === 401
+      ? (error.message && error.message !== genericMessage(401)
+        ? error.message
+        : 'Usuario o contraseña incorrectos.')
+      : error.message;
+    setAlert(els.loginError, text);
+    els.loginPass.value = '';
+    els.loginPass.focus();
+  } finally {
+    els.loginSubmit.disabled = false;
+    els.loginSubmit.textContent = 'Iniciar sesión';
+  }
+}
+
+function startSession(token, agent) {
+  state.session += 1;
+  state.token = token;
+  state.agent = agent || null;
+  saveSession(token, agent);
+  scheduleExpiry(token);
+  if (state.token) showApp({ fromLogin: true });
+}
+
+function scheduleExpiry(token) {
+  clearTimeout(state.expiryTimer);
+  const exp = decodeJwtExp(token);
+  if (!exp) return;
+  const ms = exp - Date.now();
+  if (ms <= 0) {
+    logout('Su sesión ha caducado. Vuelva a iniciar sesión.');
+    return;
+  }
+  if (ms < 2 ** 31 - 1) {
+    state.expiryTimer = setTimeout(
+      () => logout('Su sesión ha caducado. Vuelva a iniciar sesión.'),
+      ms,
+    );
+  }
+}
+
+async function boot() {
+  bindUi();
+  const saved = loadSession();
+  if (!saved) {
+    showLogin();
+    return;
+  }
+  state.session += 1;
+  state.token = saved.token;
+  state.agent = saved.agent;
+  scheduleExpiry(saved.token);
+  if (!state.token) return; // caducado: ya estamos en el acceso
+  try {
+    const me = await api('GET', '/me');
+    state.agent = me;
+    saveSession(state.token, me);
+    showApp();
+  } catch (error) {
+    if (error.status === 401 || error.status === -1) return; // api() ya volvió al acceso
+    if (state.agent) showApp(); // servidor caído: mostramos y se reintentará
+    else logout(error.message);
+  }
+}
+
+/* ================================================================== escritorio */
+
+function roleText(agent) {
+  if (!agent) return '';
+  if (agent.role === 'n2') {
+    return agent.unit && agent.unit.name ? `Especialista N2 · ${agent.unit.name}` : 'Especialista N2';
+  }
+  const base = label(ROLE_LABELS, agent.role, '');
+  if (agent.role === 'n1' && agent.unit && agent.unit.name) return `${base} · ${agent.unit.name}`;
+  return base;
+}
+
+function showApp({ fromLogin = false } = {}) {
+  show(els.loginView, false);
+  show(els.appView, true);
+  els.agentName.textContent = state.agent ? state.agent.full_name || state.agent.username : '';
+  els.agentRole.textContent = roleText(state.agent);
+  updateTitle();
+  setView(state.view, { focus: false });
+  showDetail(false);
+  refreshLists();
+  connectWs();
+  clearInterval(state.pollTimer);
+  state.pollTimer = setInterval(() => {
+    // Sin conexión en directo, consultamos periódicamente.
+    if (!state.ws || state.ws.readyState !== WebSocket.OPEN) {
+      refreshLists();
+      if (state.selectedId) loadDetail();
+    }
+  }, POLL_MS);
+  clearInterval(state.tickTimer);
+  state.tickTimer = setInterval(tick, TICK_MS);
+
+  const fromHash = decodeURIComponent(window.location.hash.replace(/^#/, ''));
+  if (fromHash) selectConversation(fromHash);
+  if (fromLogin) els.tabs.find((t) => t.dataset.view === state.view).focus();
+}
+
+function tick() {
+  for (const el of document.querySelectorAll('.js-ago')) {
+    el.textContent = `${el.dataset.prefix || ''}${formatAgo(el.getAttribute('datetime'))}`;
+  }
+}
+
+function updateTitle() {
+  document.title = state.newQueued > 0 ? `(${state.newQueued}) ${BASE_TITLE}` : BASE_TITLE;
+}
+
+function setWsStatus(kind) {
+  const texts = {
+    connecting: 'Conectando…',
+    online: 'En directo',
+    offline: 'Sin conexión en directo · reintentando',
+  };
+  els.wsStatus.dataset.state = kind;
+  els.wsStatusText.textContent = texts[kind] || '';
+}
+
+/* ------------------------------------------------------------------ listas */
+
+function scheduleRefresh(delay = 250) {
+  clearTimeout(state.refreshTimer);
+  state.refreshTimer = setTimeout(refreshLists, delay);
+}
+
+async function refreshLists() {
+  if (!state.token) return;
+  if (state.refreshing) {
+    state.refreshAgain = true;
+    return state.refreshing;
+  }
+  const session = state.session;
+  state.refreshing = (async () => {
+    try {
+      const results = await Promise.all(
+        VIEWS.map((view) => api('GET', `/conversations?view=${view}`)),
+      );
+      if (session !== state.session) return;
+      VIEWS.forEach((view, i) => {
+        state.lists[view] = Array.isArray(results[i]) ? results[i] : [];
+      });
+      state.listsLoaded = true;
+      state.listsError = '';
+    } catch (error) {
+      if (session !== state.session || error.status === 401 || error.status === -1) return;
+      state.listsError = `No se han podido cargar las conversaciones. ${error.message}`;
+    } finally {
+      if (session === state.session) renderLists();
+    }
+  })();
+  try {
+    await state.refreshing;
+  } finally {
+    state.refreshing = null;
+    if (state.refreshAgain) {
+      state.refreshAgain = false;
+      scheduleRefresh(0);
+    }
+  }
+}
+
+function patchLists(summary) {
+  if (!summary || !summary.id) return;
+  for (const view of VIEWS) {
+    const list = state.lists[view];
+    const index = list.findIndex((c) => c.id === summary.id);
+    if (index >= 0) list[index] = { ...list[index], ...summary };
+  }
+  renderLists();
+}
+
+function renderLists() {
+  for (const view of VIEWS) {
+    els.counts[view].textContent = String(state.lists[view].length);
+  }
+  renderList();
+}
+
+function renderList() {
+  const items = state.lists[state.view] || [];
+  const focusedId = document.activeElement && document.activeElement.closest
+    && document.activeElement.closest('.conv-item')
+    ? document.activeElement.closest('.conv-item').dataset.id
+    : null;
+
+  if (state.listsError) setAlert(els.listStatus, state.listsError);
+  else if (!state.listsLoaded) setAlert(els.listStatus, 'Cargando conversaciones…');
+  else if (!items.length) setAlert(els.listStatus, EMPTY_LIST_TEXT[state.view]);
+  else setAlert(els.listStatus, '');
+  els.listStatus.classList.toggle('list-status--error', Boolean(state.listsError));
+
+  els.list.replaceChildren(...items.map((c) => h('li', {}, listItem(c))));
+  if (focusedId) {
+    const again = els.list.querySelector(`.conv-item[data-id="${CSS.escape(focusedId)}"]`);
+    if (again) again.focus();
+  }
+}
+
+function listItem(c) {
+  const selected = c.id === state.selectedId;
+  const unread = state.unread.has(c.id);
+  const handoff = c.handoff || null;
+  const reason = handoff ? label(REASON_LABELS, handoff.reason, '') : '';
+  const intent = handoff && handoff.intent ? handoff.intent : '';
+  let when;
+  if (c.state === 'queued' && c.handed_off_at) when = agoEl('Esperando desde ', c.handed_off_at);
+  else if (c.handed_off_at) when = agoEl('Traspasada ', c.handed_off_at);
+  else when = agoEl('Actualizada ', c.updated_at);
+
+  const classes = ['conv-item'];
+  if (selected) classes.push('is-selected');
+  if (unread) classes.push('is-unread');
+
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: classes.join(' '),
+      dataset: { id: c.id },
+      'aria-current': selected ? 'true' : null,
+      onclick: (event) => selectConversation(c.id, { focusDetail: event.detail === 0 }),
+    },
+    h(
+      'span',
+      { class: 'conv-item__top' },
+      h('span', { class: 'badge badge--channel' }, label(CHANNEL_LABELS, c.channel)),
+      h('span', { class: `badge badge--state badge--${c.state}` }, label(STATE_LABELS, c.state)),
+      c.tier ? h('span', { class: 'badge badge--tier' }, TIER_LABELS[c.tier] || c.tier) : null,
+      unread ? h('span', { class: 'badge badge--unread' }, 'Mensaje nuevo') : null,
+    ),
+    reason || intent
+      ? h(
+        'span',
+        { class: 'conv-item__reason' },
+        reason ? h('span', {}, reason) : null,
+        reason && intent ? ' · ' : null,
+        intent ? h('span', { class: 'intent' }, intent) : null,
+      )
+      : null,
+    c.unit && c.unit.name ? h('span', { class: 'conv-item__unit' }, c.unit.name) : null,
+    h(
+      'span',
+      { class: 'conv-item__preview' },
+      c.last_message ? c.last_message : h('em', {}, 'Sin mensajes'),
+    ),
+    h(
+      'span',
+      { class: 'conv-item__foot' },
+      when,
+      c.assigned_agent ? h('span', { class: 'conv-item__agent' }, assignedText(c.assigned_agent)) : null,
+    ),
+  );
+}
+
+function assignedText(agent) {
+  if (!agent) return 'Sin asignar';
+  if (state.agent && agent.id === state.agent.id) return 'Usted';
+  return agent.full_name;
+}
+
+function setView(view, { focus = false } = {}) {
+  if (!VIEWS.includes(view)) return;
+  state.view = view;
+  els.tabs.forEach((tab) => {
+    const active = tab.dataset.view === view;
+    tab.setAttribute('aria-selected', active ? 'true' : 'false');
+    tab.tabIndex = active ? 0 : -1;
+    if (active) {
+      els.panel.setAttribute('aria-labelledby', tab.id);
+      if (focus) tab.focus();
+    }
+  });
+  renderList();
+}
+
+function onTabKeydown(event) {
+  const index = els.tabs.indexOf(event.currentTarget);
+  let next = null;
+  if (event.key === 'ArrowRight') next = (index + 1) % els.tabs.length;
+  else if (event.key === 'ArrowLeft') next = (index - 1 + els.tabs.length) % els.tabs.length;
+  else if (event.key === 'Home') next = 0;
+  else if (event.key === 'End') next = els.tabs.length - 1;
+  if (next === null) return;
+  event.preventDefault();
+  setView(els.tabs[next].dataset.view, { focus: true });
+}
+
+function onListKeydown(event) {
+  if (event.key !== 'ArrowDown' && event.key !== 'ArrowUp') return;
+  const buttons = [...els.list.querySelectorAll('.conv-item')];
+  const index = buttons.indexOf(document.activeElement);
+  if (index < 0) return;
+  event.preventDefault();
+  const next = event.key === 'ArrowDown' ? Math.min(buttons.length - 1, index + 1) : Math.max(0, index - 1);
+  buttons[next].focus();
+}
+
+/* ------------------------------------------------------------------ detalle */
+
+function showDetail(visible) {
+  show(els.detailEmpty, !visible);
+  show(els.detailContent, visible);
+}
+
+function selectConversation(id, { focusDetail = false } = {}) {
+  if (!id) return;
+  if (state.selectedId && state.selectedId !== id) {
+    state.drafts.set(state.selectedId, els.replyText.value);
+  }
+  const changed = state.selectedId !== id;
+  state.selectedId = id;
+  state.unread.delete(id);
+  if (changed) {
+    state.detail = null;
+    state.transcriptFor = null;
+    els.replyText.value = state.drafts.get(id) || '';
+    setAlert(els.detailError, '');
+    setAlert(els.replyError, '');
+    els.auditContent.replaceChildren();
+    els.auditPanel.open = false;
+  }
+  if (window.location.hash !== `#${encodeURIComponent(id)}`) {
+    history.replaceState(null, '', `#${encodeURIComponent(id)}`);
+  }
+  renderList();
+  loadDetail().then(() => {
+    if (focusDetail && state.detail && state.detail.id === id) {
+      els.detailTitle.focus();
+    }
+  });
+}
+
+function scheduleDetail(delay = 200) {
+  clearTimeout(state.detailTimer);
+  state.detailTimer = setTimeout(loadDetail, delay);
+}
+
+async function loadDetail() {
+  const id = state.selectedId;
+  if (!id) return;
+  const request = ++state.detailRequest;
+  if (!state.detail || state.detail.id !== id) {
+    showDetail(true);
+    els.detailTitle.textContent = 'Cargando conversación…';
+    els.detailMeta.replaceChildren();
+    els.transcript.replaceChildren();
+    els.handoffBody.replaceChildren();
+    show(els.derivations, false);
+    updateActions(null);
+  }
+  try {
+    const detail = await api('GET', `/conversations/${encodeURIComponent(id)}`);
+    if (request !== state.detailRequest || state.selectedId !== id) return;
+    renderDetail(detail);
+  } catch (error) {
+    if (request !== state.detailRequest || state.selectedId !== id) return;
+    if (error.status === 401 || error.status === -1) return;
+    if (error.status === 404) {
+      state.selectedId = null;
+      state.detail = null;
+      showDetail(false);
+      history.replaceState(null, '', window.location.pathname);
+      renderList();
+      toast('Esa conversación no existe o ya no tiene acceso a ella.', { kind: 'error' });
+      return;
+    }
+    setAlert(els.detailError, `No se ha podido cargar la conversación. ${error.message}`);
+  }
+}
+
+function renderDetail(detail) {
+  const previous = state.detail;
+  state.detail = detail;
+  showDetail(true);
+
+  const channel = label(CHANNEL_LABELS, detail.channel);
+  els.detailTitle.textContent = `${channel} · Conversación ${shortId(detail.id)}`;
+  els.detailTitle.title = detail.id;
+  els.detailTitle.tabIndex = -1;
+
+  renderMeta(detail);
+  renderHandoff(detail);
+  renderDerivations(detail);
+  syncTranscript(detail);
+  updateActions(detail);
+
+  if (els.auditPanel.open && (!previous || previous.updated_at !== detail.updated_at
+    || previous.id !== detail.id)) {
+    loadAudit();
+  }
+}
+
+function metaRow(term, ...value) {
+  return h('div', { class: 'meta__row' }, h('dt', {}, term), h('dd', {}, ...value));
+}
+
+function renderMeta(d) {
+  const rows = [
+    metaRow('Estado', h('span', { class: `badge badge--state badge--${d.state}` }, label(STATE_LABELS, d.state))),
+    metaRow('Nivel', d.tier ? TIER_LABELS[d.tier] || d.tier : '—'),
+    metaRow('Unidad', d.unit && d.unit.name ? d.unit.name : '—'),
+    metaRow('Atendida por', assignedText(d.assigned_agent)),
+  ];
+  if (d.handed_off_at) {
+    rows.push(metaRow('Traspaso', timeEl(d.handed_off_at, { full: true }), ' (', agoEl('', d.handed_off_at), ')'));
+  }
+  els.detailMeta.replaceChildren(...rows);
+}
+
+function renderHandoff(d) {
+  const handoff = d.handoff;
+  if (!handoff) {
+    els.handoffBody.replaceChildren(
+      h('p', { class: 'muted' }, 'El asistente no ha traspasado esta conversación a una persona.'),
+    );
+    return;
+  }
+  const rows = [];
+  rows.push(metaRow('Motivo', label(REASON_LABELS, handoff.reason)));
+  const confidence = typeof handoff.confidence === 'number'
+    ? ` (confianza ${percentFormat.format(handoff.confidence)})`
+    : '';
+  rows.push(
+    metaRow(
+      'Intención detectada',
+      handoff.intent ? h('span', { class: 'intent' }, handoff.intent) : 'No identificada',
+      confidence,
+    ),
+  );
+  const slots = handoff.slots && typeof handoff.slots === 'object'
+    ? Object.entries(handoff.slots).filter(([, v]) => v !== null && v !== undefined && v !== '')
+    : [];
+  rows.push(
+    metaRow(
+      'Datos recogidos',
+      slots.length
+        ? h(
+          'ul',
+          { class: 'slots' },
+          slots.map(([k, v]) => h('li', {}, h('span', { class: 'slots__key' }, k), ': ', slotValue(v))),
+        )
+        : 'Ninguno',
+    ),
+  );
+  const seen = Array.isArray(handoff.intents_seen) ? handoff.intents_seen.filter(Boolean) : [];
+  if (seen.length) {
+    rows.push(metaRow('Intenciones en la conversación', [...new Set(seen)].join(', ')));
+  }
+  const summary = typeof handoff.summary === 'string' && handoff.summary.trim()
+    ? h('p', { class: 'summary-text' }, handoff.summary)
+    : null;
+  els.handoffBody.replaceChildren(h('dl', { class: 'meta meta--stacked' }, rows), summary);
+}
+
+function renderDerivations(d) {
+  const list = Array.isArray(d.derivations) ? d.derivations : [];
+  show(els.derivations, list.length > 0);
+  els.derivationsList.replaceChildren(
+    ...list.map((x) => h(
+      'li',
+      { class: 'derivation' },
+      h('p', { class: 'derivation__head' },
+        h('strong', {}, x.to_unit && x.to_unit.name ? x.to_unit.name : '—'),
+        ' · ',
+        x.by && x.by.full_name ? `derivada por ${x.by.full_name}` : '—',
+        ' · ',
+        timeEl(x.created_at, { full: true })),
+      h('p', { class: 'derivation__reason' }, x.reason || ''),
+    )),
+  );
+}
+
+function senderText(m) {
+  switch (m.sender) {
+    case 'citizen':
+      return 'Ciudadano';
+    case 'bot':
+      return 'Asistente virtual';
+    case 'agent': {
+      const name = m.agent_name || 'Informador';
+      const tier = m.tier ? TIER_LABELS[m.tier] || m.tier : '';
+      // No repetir el nivel si el nombre ya lo incluye, p. ej. «Lucía (N1)».
+      if (!tier || new RegExp(`\\b${tier}\\b`, 'i').test(name)) return name;
+      return `${name} (${tier})`;
+    }
+    default:
+      return 'Sistema';
+  }
+}
+
+function transcriptItem(m) {
+  const sender = ['citizen', 'bot', 'agent', 'system'].includes(m.sender) ? m.sender : 'system';
+  const buttons = Array.isArray(m.buttons) ? m.buttons.filter((b) => b && b.title) : [];
+  return h(
+    'div',
+    { class: `tmsg tmsg--${sender}`, dataset: { id: String(m.id), seq: String(m.seq) } },
+    h(
+      'p',
+      { class: 'tmsg__head' },
+      h('span', { class: 'tmsg__sender' }, senderText(m)),
+      ' ',
+      timeEl(m.created_at),
+    ),
+    h('p', { class: 'tmsg__text' }, m.text || ''),
+    buttons.length
+      ? h(
+        'p',
+        { class: 'tmsg__buttons' },
+        'Opciones ofrecidas: ',
+        buttons.map((b, i) => [i ? ' ' : null, h('span', { class: 'chip' }, b.title)]),
+      )
+      : null,
+  );
+}
+
+function transcriptNearBottom() {
+  const t = els.transcript;
+  return t.scrollHeight - t.scrollTop - t.clientHeight < 120;
+}
+
+function addTranscriptMessages(messages, { forceScroll = false } = {}) {
+  const stick = forceScroll || transcriptNearBottom();
+  let added = false;
+  const sorted = [...messages].filter(Boolean).sort((a, b) => a.seq - b.seq);
+  for (const m of sorted) {
+    if (state.transcriptIds.has(m.id)) continue;
+    state.transcriptIds.add(m.id);
+    const item = transcriptItem(m);
+    let before = null;
+    for (const child of els.transcript.children) {
+      if (Number(child.dataset.seq) > m.seq) {
+        before = child;
+        break;
+      }
+    }
+    els.transcript.insertBefore(item, before);
+    added = true;
+  }
+  if (added && stick) els.transcript.scrollTop = els.transcript.scrollHeight;
+  if (!els.transcript.children.length) {
+    els.transcript.replaceChildren(h('p', { class: 'muted transcript__empty' }, 'Todavía no hay mensajes.'));
+  } else {
+    const empty = els.transcript.querySelector('.transcript__empty');
+    if (empty && els.transcript.children.length > 1) empty.remove();
+  }
+}
+
+function syncTranscript(detail) {
+  if (state.transcriptFor !== detail.id) {
+    state.transcriptFor = detail.id;
+    state.transcriptIds = new Set();
+    els.transcript.replaceChildren();
+    addTranscriptMessages(detail.messages || [], { forceScroll: true });
+  } else {
+    addTranscriptMessages(detail.messages || []);
+  }
+}
+
+function isMine(d) {
+  return Boolean(d && d.state === 'assigned' && d.assigned_agent && state.agent
+    && d.assigned_agent.id === state.agent.id);
+}
+
+function updateActions(d) {
+  const mine = isMine(d);
+  const role = state.agent ? state.agent.role : '';
+  // Atender: solo lo que está en mi cola (N1 → cola N1; N2 → cola de su unidad; admin → todo).
+  show(els.btnTake, Boolean(d && inMyQueue(d)));
+  // Derivar: solo N1 (o administración) y solo conversaciones que aún están en N1.
+  show(els.btnDerive, Boolean(mine && d.tier !== 'n2' && role !== 'n2'));
+  show(els.btnResolve, mine);
+  for (const b of [els.btnTake, els.btnDerive, els.btnResolve]) b.disabled = state.busy;
+
+  els.replyText.disabled = !mine;
+  els.replySend.disabled = !mine || state.busy;
+  els.replyForm.classList.toggle('is-disabled', !mine);
+  let hint;
+  if (!d) hint = '';
+  else if (mine) hint = 'Pulse Ctrl + Intro o el botón «Enviar respuesta» para enviar.';
+  else if (d.state === 'queued' && inMyQueue(d)) {
+    hint = 'Pulse «Atender» para hacerse cargo de la conversación y poder responder.';
+  } else if (d.state === 'queued') {
+    hint = 'Está en la cola de otro nivel o unidad; no puede atenderla desde su perfil.';
+  }
+  else if (d.state === 'assigned') {
+    hint = `La atiende ${d.assigned_agent ? d.assigned_agent.full_name : 'otra persona'}. Solo puede responder quien la tiene asignada.`;
+  } else if (d.state === 'resolved') {
+    hint = 'Conversación resuelta. Si el ciudadano vuelve a pedir ayuda, aparecerá de nuevo en la cola.';
+  } else hint = 'La atiende el asistente virtual; todavía no se ha traspasado a una persona.';
+  els.replyHint.textContent = hint;
+}
+
+/* ------------------------------------------------------------------ acciones */
+
+async function runAction(fn) {
+  if (state.busy) return;
+  state.busy = true;
+  updateActions(state.detail);
+  try {
+    await fn();
+  } finally {
+    state.busy = false;
+    updateActions(state.detail);
+  }
+}
+
+function takeConversation() {
+  const d = state.detail;
+  if (!d) return;
+  runAction(async () => {
+    setAlert(els.detailError, '');
+    try {
+      const detail = await api('POST', `/conversations/${encodeURIComponent(d.id)}/take`);
+      if (state.selectedId !== d.id) return;
+      renderDetail(detail);
+      toast('Ha tomado la conversación. Ya puede responder al ciudadano.', { kind: 'success' });
+      setView('mine');
+      refreshLists();
+      els.replyText.focus();
+    } catch (error) {
+      if (error.status === 401 || error.status === -1) return;
+      const text = error.status === 409
+        ? 'Otro informador ya ha tomado esta conversación'
+        : error.message;
+      setAlert(els.detailError, text);
+      refreshLists();
+      loadDetail();
+    }
+  });
+}
+
+async function sendReply(event) {
+  if (event) event.preventDefault();
+  const d = state.detail;
+  const text = els.replyText.value;
+  if (!d || !isMine(d) || state.busy) return;
+  if (!text.trim()) {
+    setAlert(els.replyError, 'Escriba una respuesta antes de enviarla.');
+    els.replyText.focus();
+    return;
+  }
+  setAlert(els.replyError, '');
+  await runAction(async () => {
+    try {
+      const message = await api('POST', `/conversations/${encodeURIComponent(d.id)}/messages`, {
+        body: { text },
+      });
+      if (state.selectedId === d.id && message) {
+        addTranscriptMessages([message], { forceScroll: true });
+        if (els.replyText.value === text) els.replyText.value = '';
+        state.drafts.delete(d.id);
+      }
+    } catch (error) {
+      if (error.status === 401 || error.status === -1) return;
+      setAlert(els.replyError, `No se ha enviado la respuesta. ${error.message}`);
+      if (error.status === 403 || error.status === 409) loadDetail();
+    }
+  });
+  els.replyText.focus();
+}
+
+async function loadUnits() {
+  if (state.units) return state.units;
+  const units = await api('GET', '/units');
+  state.units = Array.isArray(units) ? units : [];
+  return state.units;
+}
+
+function resetDeriveErrors() {
+  setAlert(els.deriveUnitError, '');
+  setAlert(els.deriveReasonError, '');
+  setAlert(els.deriveError, '');
+  els.deriveUnit.removeAttribute('aria-invalid');
+  els.deriveReason.removeAttribute('aria-invalid');
+}
+
+async function openDerive() {
+  if (!state.detail) return;
+  resetDeriveErrors();
+  els.deriveReason.value = '';
+  els.deriveSubmit.disabled = false;
+  els.deriveUnit.replaceChildren(h('option', { value: '' }, 'Cargando unidades…'));
+  els.deriveDialog.showModal();
+  try {
+    const units = await loadUnits();
+    els.deriveUnit.replaceChildren(
+      h('option', { value: '' }, 'Seleccione una unidad'),
+      ...units.map((u) => h('option', { value: u.code }, u.name || u.code)),
+    );
+    if (!units.length) setAlert(els.deriveError, 'No hay unidades especializadas configuradas.');
+  } catch (error) {
+    if (error.status === 401 || error.status === -1) return;
+    els.deriveUnit.replaceChildren(h('option', { value: '' }, 'Seleccione una unidad'));
+    setAlert(els.deriveError, `No se han podido cargar las unidades. ${error.message}`);
+  }
+  els.deriveUnit.focus();
+}
+
+async function submitDerive(event) {
+  event.preventDefault();
+  const d = state.detail;
+  if (!d) return;
+  resetDeriveErrors();
+  const unitCode = els.deriveUnit.value;
+  const reason = els.deriveReason.value.trim();
+  let firstInvalid = null;
+  if (!unitCode) {
+    setAlert(els.deriveUnitError, 'Seleccione la unidad a la que deriva la conversación.');
+    els.deriveUnit.setAttribute('aria-invalid', 'true');
+    firstInvalid = els.deriveUnit;
+  }
+  if (!reason) {
+    setAlert(els.deriveReasonError, 'Indique el motivo de la derivación.');
+    els.deriveReason.setAttribute('aria-invalid', 'true');
+    firstInvalid = firstInvalid || els.deriveReason;
+  }
+  if (firstInvalid) {
+    firstInvalid.focus();
+    return;
+  }
+  els.deriveSubmit.disabled = true;
+  try {
+    const detail = await api('POST', `/conversations/${encodeURIComponent(d.id)}/derive`, {
+      body: { unit_code: unitCode, reason },
+    });
+    els.deriveDialog.close();
+    const unit = (state.units || []).find((u) => u.code === unitCode);
+    toast(`Conversación derivada a ${unit ? unit.name : unitCode}.`, { kind: 'success' });
+    if (state.selectedId === d.id) renderDetail(detail);
+    refreshLists();
+    if (els.btnDerive.hidden) els.detailTitle.focus();
+    else els.btnDerive.focus();
+  } catch (error) {
+    if (error.status === 401 || error.status === -1) return;
+    setAlert(els.deriveError, error.message);
+    if (error.status === 409 || error.status === 403) loadDetail();
+  } finally {
+    els.deriveSubmit.disabled = false;
+  }
+}
+
+function openResolve() {
+  if (!state.detail) return;
+  els.resolveNote.value = '';
+  setAlert(els.resolveError, '');
+  els.resolveSubmit.disabled = false;
+  els.resolveDialog.showModal();
+  els.resolveNote.focus();
+}
+
+async function submitResolve(event) {
+  event.preventDefault();
+  const d = state.detail;
+  if (!d) return;
+  setAlert(els.resolveError, '');
+  els.resolveSubmit.disabled = true;
+  const note = els.resolveNote.value.trim();
+  try {
+    const detail = await api('POST', `/conversations/${encodeURIComponent(d.id)}/resolve`, {
+      body: note ? { note } : {},
+    });
+    els.resolveDialog.close();
+    toast('Conversación resuelta. Vuelve a atenderla el asistente virtual.', { kind: 'success' });
+    if (state.selectedId === d.id) renderDetail(detail);
+    refreshLists();
+    els.detailTitle.focus();
+  } catch (error) {
+    if (error.status === 401 || error.status === -1) return;
+    setAlert(els.resolveError, error.message);
+    if (error.status === 409 || error.status === 403) loadDetail();
+  } finally {
+    els.resolveSubmit.disabled = false;
+  }
+}
+
+/* ------------------------------------------------------------------ auditoría */
+
+function actionLabel(action) {
+  const raw = String(action || '');
+  const key = raw.toLowerCase().replace(/^conversation[._]/, '');
+  return ACTION_LABELS[key] || raw.replace(/[._]/g, ' ');
+}
+
+function actorLabel(event) {
+  const type = label(ACTOR_LABELS, event.actor_type);
+  if (event.actor_type !== 'agent' || event.actor_id === null || event.actor_id === undefined) return type;
+  const id = String(event.actor_id);
+  if (state.agent && String(state.agent.id) === id) return `${state.agent.full_name} (usted)`;
+  const known = new Map();
+  const d = state.detail;
+  if (d && d.assigned_agent) known.set(String(d.assigned_agent.id), d.assigned_agent.full_name);
+  for (const x of (d && d.derivations) || []) {
+    if (x.by) known.set(String(x.by.id), x.by.full_name);
+  }
+  return known.get(id) || `${type} n.º ${id}`;
+}
+
+function detailsNode(details) {
+  if (!details || typeof details !== 'object') return '—';
+  const entries = Object.entries(details);
+  if (!entries.length) return '—';
+  return h(
+    'ul',
+    { class: 'audit__details' },
+    entries.map(([k, v]) => h('li', {}, h('span', { class: 'slots__key' }, k), ': ', slotValue(v))),
+  );
+}
+
+async function loadAudit() {
+  const d = state.detail;
+  if (!d) return;
+  const id = d.id;
+  els.auditContent.replaceChildren(h('p', { class: 'muted' }, 'Cargando historial…'));
+  try {
+    const events = await api('GET', `/conversations/${encodeURIComponent(id)}/audit`);
+    if (!state.detail || state.detail.id !== id) return;
+    const list = Array.isArray(events) ? events : [];
+    if (!list.length) {
+      els.auditContent.replaceChildren(h('p', { class: 'muted' }, 'No hay eventos registrados.'));
+      return;
+    }
+    els.auditContent.replaceChildren(
+      h(
+        'ol',
+        { class: 'timeline', 'aria-label': 'Eventos de auditoría, del más antiguo al más reciente' },
+        list.map((e) => h(
+          'li',
+          { class: 'timeline__item' },
+          h('p', { class: 'timeline__head' },
+            h('strong', { title: e.action || '' }, actionLabel(e.action)),
+            ' · ',
+            timeEl(e.created_at, { full: true })),
+          h('p', { class: 'timeline__actor' }, actorLabel(e)),
+          e.details && typeof e.details === 'object' && Object.keys(e.details).length
+            ? detailsNode(e.details)
+            : null,
+        )),
+      ),
+    );
+  } catch (error) {
+    if (error.status === 401 || error.status === -1) return;
+    els.auditContent.replaceChildren(
+      h('p', { class: 'alert alert--error' }, `No se ha podido cargar el historial. ${error.message}`),
+    );
+  }
+}
+
+/* ------------------------------------------------------------------ avisos */
+
+function toast(text, { kind = 'info', actionText = '', onAction = null } = {}) {
+  const item = h('div', { class: `toast toast--${kind}` });
+  const close = () => item.remove();
+  item.append(
+    h('p', { class: 'toast__text' }, text),
+    h('div', { class: 'toast__buttons' },
+      actionText && onAction
+        ? h('button', {
+          type: 'button',
+          class: 'btn btn--small btn--primary',
+          onclick: () => {
+            close();
+            onAction();
+          },
+        }, actionText)
+        : null,
+      h('button', { type: 'button', class: 'btn btn--small', 'aria-label': 'Cerrar aviso', onclick: close }, 'Cerrar')),
+  );
+  els.toasts.append(item);
+  while (els.toasts.children.length > 4) els.toasts.firstElementChild.remove();
+  const expire = () => {
+    if (!item.isConnected) return;
+    if (item.matches(':hover') || item.contains(document.activeElement)) {
+      setTimeout(expire, 2000);
+      return;
+    }
+    item.remove();
+  };
+  setTimeout(expire, TOAST_MS);
+}
+
+/* ------------------------------------------------------------------ en directo */
+
+function closeWs() {
+  state.wsWanted = false;
+  clearTimeout(state.wsTimer);
+  const ws = state.ws;
+  state.ws = null;
+  if (ws) {
+    try {
+      ws.close(1000);
+    } catch {
+      /* ya cerrado */
+    }
+  }
+}
+
+function connectWs() {
+  if (!state.token) return;
+  state.wsWanted = true;
+  clearTimeout(state.wsTimer);
+  if (state.ws) return;
+  const session = state.session;
+  setWsStatus(state.wsAttempt ? 'offline' : 'connecting');
+  const protocol = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const url = `${protocol}//${window.location.host}${API_BASE}/ws?token=${encodeURIComponent(state.token)}`;
+  let ws;
+  try {
+    ws = new WebSocket(url);
+  } catch {
+    scheduleWsReconnect();
+    return;
+  }
+  state.ws = ws;
+  ws.addEventListener('open', () => {
+    if (state.ws !== ws) return;
+    const reconnected = state.wsAttempt > 0;
+    state.wsAttempt = 0;
+    setWsStatus('online');
+    // Lo que cambió mientras no había conexión (o entre la carga inicial y la conexión).
+    scheduleRefresh(0);
+    if (reconnected && state.selectedId) loadDetail();
+  });
+  ws.addEventListener('message', (event) => {
+    if (state.ws !== ws || session !== state.session) return;
+    let data;
+    try {
+      data = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    handleWsEvent(data);
+  });
+  ws.addEventListener('close', () => {
+    if (state.ws !== ws) return;
+    state.ws = null;
+    if (!state.wsWanted || session !== state.session) return;
+    setWsStatus('offline');
+    scheduleWsReconnect();
+  });
+}
+
+function scheduleWsReconnect() {
+  clearTimeout(state.wsTimer);
+  const attempt = state.wsAttempt;
+  state.wsAttempt += 1;
+  const base = Math.min(30000, 1000 * 2 ** attempt);
+  const delay = base / 2 + Math.random() * (base / 2);
+  const session = state.session;
+  state.wsTimer = setTimeout(async () => {
+    if (session !== state.session || !state.wsWanted) return;
+    try {
+      await api('GET', '/me'); // un 401 aquí devuelve al acceso
+    } catch (error) {
+      if (error.status === 401 || error.status === -1 || session !== state.session) return;
+    }
+    connectWs();
+  }, delay);
+}
+
+function describeQueued(c) {
+  const parts = [label(CHANNEL_LABELS, c.channel)];
+  if (c.tier) parts.push(TIER_LABELS[c.tier] || c.tier);
+  if (c.handoff && c.handoff.reason) parts.push(label(REASON_LABELS, c.handoff.reason));
+  if (c.handoff && c.handoff.intent) parts.push(c.handoff.intent);
+  return parts.join(' · ');
+}
+
+// ¿Entraría en mi cola? (El servidor envía a N1 también lo derivado a N2, para «Todas».)
+function inMyQueue(c) {
+  const agent = state.agent;
+  if (!agent || c.state !== 'queued') return false;
+  if (agent.role === 'admin') return true;
+  if (agent.role === 'n1') return c.tier !== 'n2';
+  return c.tier === 'n2' && Boolean(agent.unit && c.unit && agent.unit.code === c.unit.code);
+}
+
+function handleWsEvent(data) {
+  if (!data || typeof data !== 'object') return;
+  switch (data.type) {
+    case 'conversation.queued': {
+      const c = data.conversation;
+      if (!c) return;
+      patchLists(c);
+      scheduleRefresh();
+      if (c.id === state.selectedId) scheduleDetail();
+      if (!inMyQueue(c)) break;
+      if (!document.hasFocus()) {
+        state.newQueued += 1;
+        updateTitle();
+      }
+      toast(`Nueva conversación en cola: ${describeQueued(c)}.`, {
+        kind: 'info',
+        actionText: 'Ver',
+        onAction: () => {
+          setView('queue');
+          selectConversation(c.id, { focusDetail: true });
+        },
+      });
+      break;
+    }
+    case 'conversation.updated': {
+      const c = data.conversation;
+      if (!c) return;
+      patchLists(c);
+      scheduleRefresh();
+      if (c.id === state.selectedId) scheduleDetail();
+      break;
+    }
+    case 'message.created': {
+      const m = data.message;
+      const id = data.conversation_id || (m && m.conversation_id);
+      if (!m || !id) return;
+      for (const view of VIEWS) {
+        const c = state.lists[view].find((x) => x.id === id);
+        if (c && m.text) c.last_message = m.text.slice(0, 140);
+      }
+      // El servidor puede adjuntar el resumen actualizado de la conversación.
+      if (data.conversation && data.conversation.id === id) patchLists(data.conversation);
+      const fromMe = m.sender === 'agent' && state.agent && m.agent_name === state.agent.full_name;
+      if (id === state.selectedId) {
+        if (state.transcriptFor === id) addTranscriptMessages([m]);
+        else scheduleDetail();
+      } else if (!fromMe && m.sender === 'citizen') {
+        // «Sin leer» solo para lo que el ciudadano escribe después del traspaso; los mensajes
+        // que provocaron el traspaso ya están en el resumen.
+        const conv = (data.conversation && data.conversation.id === id ? data.conversation : null)
+          || VIEWS.map((v) => state.lists[v].find((x) => x.id === id)).find(Boolean);
+        const handed = conv ? parseDate(conv.handed_off_at) : null;
+        const created = parseDate(m.created_at);
+        if (handed && created && created > handed) state.unread.add(id);
+        if (state.unread.has(id) && state.lists.mine.some((x) => x.id === id)) {
+          toast('Nuevo mensaje del ciudadano en una de sus conversaciones.', {
+            actionText: 'Ver',
+            onAction: () => {
+              setView('mine');
+              selectConversation(id, { focusDetail: true });
+            },
+          });
+        }
+      }
+      renderList();
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+/* ------------------------------------------------------------------ eventos */
+
+function bindUi() {
+  els.loginForm.addEventListener('submit', onLoginSubmit);
+  els.logout.addEventListener('click', () => logout('Ha cerrado la sesión.'));
+  for (const tab of els.tabs) {
+    tab.addEventListener('click', () => setView(tab.dataset.view));
+    tab.addEventListener('keydown', onTabKeydown);
+  }
+  els.list.addEventListener('keydown', onListKeydown);
+  els.btnTake.addEventListener('click', takeConversation);
+  els.btnDerive.addEventListener('click', openDerive);
+  els.btnResolve.addEventListener('click', openResolve);
+  els.replyForm.addEventListener('submit', sendReply);
+  els.replyText.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      sendReply();
+    }
+  });
+  els.replyText.addEventListener('input', () => {
+    if (state.selectedId) state.drafts.set(state.selectedId, els.replyText.value);
+    announceTyping();
+    if (!els.replyError.hidden && els.replyText.value.trim()) setAlert(els.replyError, '');
+  });
+  els.auditPanel.addEventListener('toggle', () => {
+    if (els.auditPanel.open) loadAudit();
+  });
+  els.deriveForm.addEventListener('submit', submitDerive);
+  els.deriveCancel.addEventListener('click', () => els.deriveDialog.close());
+  els.resolveForm.addEventListener('submit', submitResolve);
+  els.resolveCancel.addEventListener('click', () => els.resolveDialog.close());
+  for (const [dialog, opener] of [[els.deriveDialog, els.btnDerive], [els.resolveDialog, els.btnResolve]]) {
+    dialog.addEventListener('close', () => {
+      if (!els.appView.hidden && !opener.hidden && document.activeElement === document.body) opener.focus();
+    });
+  }
+  window.addEventListener('focus', () => {
+    if (state.newQueued) {
+      state.newQueued = 0;
+      updateTitle();
+    }
+  });
+  window.addEventListener('online', () => {
+    if (state.token && !state.ws) {
+      state.wsAttempt = 0;
+      connectWs();
+    }
+  });
+  window.addEventListener('hashchange', () => {
+    const id = decodeURIComponent(window.location.hash.replace(/^#/, ''));
+    if (state.token && id && id !== state.selectedId) selectConversation(id);
+  });
+}
+
+boot();

@@ -1,0 +1,83 @@
+"""The two pages in a real browser (Debian's Chromium driven by Playwright): a citizen chats,
+asks for a person, an informer takes it in the desk and answers, the citizen reloads."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+CHROMIUM = os.environ.get("TUA_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+SHOTS = Path(os.environ.get("TUA_SCREENSHOTS", "/tmp/tuatencion-screenshots"))
+
+
+@pytest.fixture
+def chromium() -> str:
+    assert Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM}: run `make install`"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: str) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium, args=ARGS)
+        yield browser
+        await browser.close()
+
+
+async def send(page: Page, text: str) -> None:
+    await page.fill("#chat-input", text)
+    await page.press("#chat-input", "Enter")
+
+
+async def test_citizen_and_informer_in_real_browsers(
+    browser: Browser, web: str, seeded: dict[str, tuple[str, str]], database_url: str
+) -> None:
+    backend = "pg" if database_url.startswith("postgresql") else "sqlite"
+    chat = await (await browser.new_context(locale="es-ES")).new_page()
+    await chat.goto(f"{web}/")
+    await expect(chat.locator("#chat-connection")).to_have_attribute("data-state", "online")
+    await send(chat, "Hola, buenas tardes")
+    await expect(chat.locator(".msg--bot").first).to_contain_text("Tuatención")
+    await chat.locator(".msg__buttons button", has_text="Horario").first.click()
+    await expect(chat.locator(".msg--bot").last).to_contain_text("900 222 012")
+    await send(chat, "quiero hablar con una persona")
+    await expect(chat.locator("#chat-human-banner")).to_be_visible()
+    await expect(chat.locator(".msg--system").last).to_contain_text("atención")
+
+    desk = await (await browser.new_context(locale="es-ES")).new_page()
+    await desk.goto(f"{web}/desk")
+    username, password = seeded["n1"]
+    await desk.fill("#login-username", username)
+    await desk.fill("#login-password", password)
+    await desk.click("#login-submit")
+    await expect(desk.locator("#agent-name")).to_contain_text("Lucía")
+    await expect(desk.locator("#count-queue")).to_have_text("1")
+    await desk.locator("#conversation-list .conv-item").first.click()
+    await expect(desk.locator("#handoff-body")).to_contain_text("hablar")
+    await desk.click("#btn-take")
+    await expect(desk.locator("#reply-text")).to_be_enabled()
+    await desk.fill("#reply-text", "Buenas tardes, le atiende Lucía. ¿En qué puedo ayudarle?")
+    await desk.click("#reply-send")
+    await expect(desk.locator("#transcript .tmsg--agent")).to_have_count(1)
+
+    await expect(chat.locator(".msg--agent")).to_contain_text("le atiende Lucía")
+    await send(chat, "Quería preguntar por la beca de mi hija")
+    await expect(desk.locator("#transcript .tmsg--citizen").last).to_contain_text("beca")
+    await chat.screenshot(path=SHOTS / f"webchat-{backend}.png", full_page=True)
+    await desk.screenshot(path=SHOTS / f"desk-{backend}.png", full_page=True)
+
+    before = await chat.locator(".msg").count()
+    await chat.reload()
+    await expect(chat.locator(".msg--agent")).to_contain_text("le atiende Lucía")
+    assert await chat.locator(".msg").count() == before
+    await expect(chat.locator("#chat-human-banner")).to_be_visible()
