@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev"}
@@ -19,7 +19,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TUA_", env_file=".env", extra="ignore")
 
     environment: Literal["development", "production"] = "development"
-    database_url: str = "sqlite+aiosqlite:///var/tuatencion.db"
+    # TUA_DATABASE_URL, or the conventional DATABASE_URL; SQLite needs no set-up.
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///var/tuatencion.db",
+        validation_alias=AliasChoices("TUA_DATABASE_URL", "DATABASE_URL", "database_url"),
+    )
     var_dir: Path = Path("var")
 
     # Rasa server (its HTTP API listens on loopback only, protected by a token).
