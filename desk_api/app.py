@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from connectors import webchat
 from connectors.gateway import Gateway
 from connectors.rasa_client import RasaClient
+from desk_api import logs
 from desk_api.db import make_engine, make_sessionmaker
 from desk_api.errors import DomainError
 from desk_api.live import LiveHub
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        logs.configure(settings.log_level)
         engine = make_engine(settings.database_url)
         rasa = RasaClient(
             settings.rasa_url,

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("TUA_DATABASE_URL", "DATABASE_URL", "database_url"),
     )
     var_dir: Path = Path("var")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # Rasa server (its HTTP API listens on loopback only, protected by a token).
     rasa_url: str = "http://127.0.0.1:5005"
