@@ -117,16 +117,16 @@ class Gateway:
             )
         async with self._sessions() as session:
             conversation = await self.authorize(session, conversation_id, token)
+            controller = conversation.controller
             duplicate = await self._find_client_message(session, conversation_id, client_message_id)
             if duplicate is not None:
-                return InboundResult(MessageOut.of(duplicate), [], conversation.controller)
+                return InboundResult(MessageOut.of(duplicate), [], controller)
             try:
                 message = await append_message(
                     session, conversation_id, "citizen", text, client_message_id=client_message_id
                 )
                 await session.commit()
             except IntegrityError:  # the same client_message_id raced in
-                controller = conversation.controller
                 await session.rollback()
                 duplicate = await self._find_client_message(
                     session, conversation_id, client_message_id

@@ -80,6 +80,7 @@ def test_rasa_test_stories_pass(tmp_path: Path) -> None:
         "--stories", "tests/rasa/test_stories.yml",
         "--model", str(model),
         "--out", str(tmp_path),
+        "--e2e",  # without it Rasa trusts the intent labels and never runs the NLU
         "--fail-on-prediction-errors",
         "--no-plot",
     )  # fmt: skip
