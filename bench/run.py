@@ -13,7 +13,9 @@ import asyncio
 import json
 import os
 import platform
+import random
 import secrets
+import socket
 import statistics
 import tempfile
 import time
@@ -44,6 +46,7 @@ EXCLUDED_INTENTS = {"hablar_con_agente", "fuera_de_ambito"}
 @dataclass
 class Stack:
     base_url: str
+    rasa_url: str
     supervisor: processes.Supervisor
 
 
@@ -69,12 +72,24 @@ async def new_conversation(client: httpx.AsyncClient) -> tuple[str, dict[str, st
 
 
 async def conversation_worker(
-    client: httpx.AsyncClient, texts: list[str], count: int, offset: int, latencies: list[float]
+    client: httpx.AsyncClient,
+    texts: list[str],
+    count: int,
+    offset: int,
+    latencies: list[float],
+    turns: int,
+    think: tuple[float, float],
 ) -> int:
-    """Send ``count`` messages in one conversation; returns how many got no bot reply."""
+    """Send ``count`` messages, ``turns`` per conversation, pausing ``think`` seconds between
+    them like a citizen typing; returns how many got no bot reply."""
+    rng = random.Random(offset)
     cid, headers = await new_conversation(client)
     misses = 0
     for i in range(count):
+        if i and i % turns == 0:
+            cid, headers = await new_conversation(client)
+        if think[1] > 0:
+            await asyncio.sleep(rng.uniform(*think))
         text = texts[(offset + i) % len(texts)]
         started = time.perf_counter()
         response = await client.post(
@@ -89,30 +104,52 @@ async def conversation_worker(
     return misses
 
 
-async def measure_latency(base_url: str, total: int, concurrency: int) -> dict[str, Any]:
+async def measure_latency(
+    base_url: str, total: int, concurrency: int, turns: int, think: tuple[float, float]
+) -> dict[str, Any]:
     texts = bot_messages()
     latencies: list[float] = []
     per_conversation = total // concurrency
     limits = httpx.Limits(max_connections=concurrency + 5)
     async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
-        for _ in range(10):  # warm-up
-            await conversation_worker(client, texts, 1, 0, [])
+        await conversation_worker(client, texts, 10, 0, [], turns, (0, 0))  # warm-up
         started = time.perf_counter()
         misses = await asyncio.gather(
             *(
-                conversation_worker(client, texts, per_conversation, i * 7, latencies)
+                conversation_worker(client, texts, per_conversation, i * 7, latencies, turns, think)
                 for i in range(concurrency)
             )
         )
         elapsed = time.perf_counter() - started
     return {
         "concurrency": concurrency,
+        "think_s": list(think),
+        "turns_per_conversation": turns,
         "messages": len(latencies),
         "p50_ms": round(statistics.median(latencies), 1),
         "p95_ms": round(percentile(latencies, 95), 1),
         "max_ms": round(max(latencies), 1),
         "throughput_msg_s": round(len(latencies) / elapsed, 1),
         "without_reply": sum(misses),
+    }
+
+
+async def measure_rasa_alone(rasa_url: str, total: int, turns: int) -> dict[str, Any]:
+    """Rasa's REST channel without the gateway, to separate the two costs."""
+    texts = bot_messages()
+    latencies: list[float] = []
+    async with httpx.AsyncClient(base_url=rasa_url, timeout=30) as client:
+        for i in range(total):
+            sender = f"bench-{i // turns}"
+            started = time.perf_counter()
+            await client.post(
+                "/webhooks/rest/webhook", json={"sender": sender, "message": texts[i % len(texts)]}
+            )
+            latencies.append((time.perf_counter() - started) * 1000)
+    return {
+        "messages": total,
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p95_ms": round(percentile(latencies, 95), 1),
     }
 
 
@@ -160,13 +197,18 @@ async def measure_handoff(
 
 
 def measure_training() -> dict[str, Any]:
+    """A full `rasa train` from an empty Rasa cache (nothing restored), as after a data change."""
     bot = BotSettings()
-    with tempfile.TemporaryDirectory() as out:
-        started = time.perf_counter()
-        result = training.train(bot.model_copy(update={"models_dir": Path(out)}), force=True)
-        seconds = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as out, tempfile.TemporaryDirectory() as cache:
+        os.environ["RASA_CACHE_DIRECTORY"] = cache
+        try:
+            started = time.perf_counter()
+            result = training.train(bot.model_copy(update={"models_dir": Path(out)}), force=True)
+            seconds = time.perf_counter() - started
+        finally:
+            del os.environ["RASA_CACHE_DIRECTORY"]
         assert result.trained
-    return {"seconds": round(seconds, 1)}
+    return {"seconds": round(seconds, 1), "cache": "empty"}
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -204,12 +246,11 @@ def start_stack(workdir: Path) -> tuple[Stack, dict[str, processes.Service]]:
         supervisor.start(service)
     for service in services.values():
         supervisor.wait_healthy(service, timeout=300)
-    return Stack(f"http://{bot.web_host}:{bot.web_port}", supervisor), services
+    web_url = f"http://{bot.web_host}:{bot.web_port}"
+    return Stack(web_url, f"http://127.0.0.1:{bot.rasa_port}", supervisor), services
 
 
 def processes_free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -235,16 +276,36 @@ def machine() -> str:
     )
 
 
-def write_report(results: dict[str, Any]) -> None:
-    lat1, lat20, handoff = results["latency_1"], results["latency_20"], results["handoff"]
-    rows = "\n".join(
-        f"| {r['concurrency']} | {r['messages']} | {r['p50_ms']} | {r['p95_ms']} | {r['max_ms']} "
+HEADER = (
+    "| scenario | conversations at once | pause between messages | messages per conversation "
+    "| messages | p50 ms | p95 ms | max ms | messages/s |"
+)
+
+
+def latency_row(name: str, r: dict[str, Any]) -> str:
+    think = "none" if not r["think_s"][1] else f"{r['think_s'][0]}–{r['think_s'][1]} s"
+    return (
+        f"| {name} | {r['concurrency']} | {think} | {r['turns_per_conversation']} "
+        f"| {r['messages']} | {r['p50_ms']} | {r['p95_ms']} | {r['max_ms']} "
         f"| {r['throughput_msg_s']} |"
-        for r in (lat1, lat20)
     )
+
+
+def write_report(results: dict[str, Any]) -> None:
+    rows = "\n".join(
+        latency_row(name, results[key])
+        for name, key in [
+            ("one citizen at a time", "latency_1"),
+            ("20 citizens typing", "latency_20"),
+            ("20 citizens, no pause (saturation)", "latency_20_saturated"),
+            ("one 300-message conversation", "latency_long"),
+        ]
+    )
+    handoff, rasa = results["handoff"], results["rasa_alone"]
     memory = "\n".join(f"| {name} | {mb} |" for name, mb in results["peak_rss_mb"].items())
     training_line = (
-        f"{results['training']['seconds']} s (`rasa train --force`, shipped data)"
+        f"{results['training']['seconds']} s for a full `rasa train` from an empty Rasa cache "
+        "(nothing restored), on the shipped data"
         if results.get("training")
         else "not measured in this run (`--skip-train`)"
     )
@@ -254,12 +315,24 @@ Measured with `make bench` (`.venv/bin/python -m bench.run`) on {results["date"]
 Machine: {results["machine"]}.
 The benchmark starts its own Rasa server (trained model), action server and web app (SQLite), and
 sends the held-out messages of `tests/rasa/nlu_eval.yml` (no handoff intents) through the web chat
-API: the time is from the HTTP request to the gateway until the bot's replies come back stored.
+API. Latency is from the HTTP request to the gateway until the response with the bot's stored
+replies: gateway + database writes + Rasa (NLU, policies, action server when called).
 
 ## Bot reply latency through the gateway (target: p95 ≤ 150 ms with 20 concurrent conversations)
-| concurrent conversations | messages | p50 ms | p95 ms | max ms | messages/s |
-|---|---|---|---|---|---|
+{HEADER}
+|---|---|---|---|---|---|---|---|---|
 {rows}
+
+The target is read on "20 citizens typing": twenty conversations open at once, each citizen
+pausing {results["latency_20"]["think_s"][0]}–{results["latency_20"]["think_s"][1]} s between
+messages (people take longer; this is a harsher load than a real chat). The saturation row sends
+without any pause to find the capacity of one Rasa process on this machine: beyond it messages
+queue, which is what more Rasa replicas are for (see NOTES-rasa.md on scaling).
+Rasa alone (REST channel, no gateway, one conversation of {results["turns"]} messages at a time):
+p50 {rasa["p50_ms"]} ms, p95 {rasa["p95_ms"]} ms — the rest of the sequential latency is the
+gateway's two transactions and the desk/citizen notifications.
+Rasa's cost per message grows with the length of the conversation (its policies rebuild the
+dialogue states of the whole tracker on every turn): see the 300-message row.
 
 ## Handoff → desk notification (target: ≤ 1 s)
 From the citizen's "quiero hablar con una persona" request until an N1 agent's desk WebSocket
@@ -282,18 +355,35 @@ Raw numbers: `docs/benchmarks.json`.
 
 def main(
     messages: int = typer.Option(500, help="Messages per latency scenario (≥ 500)"),
+    turns: int = typer.Option(8, help="Messages per conversation"),
     handoffs: int = typer.Option(30, help="Handoffs to time"),
     skip_train: bool = typer.Option(False, help="Do not time a full retrain"),
 ) -> None:
-    results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "machine": machine()}
+    results: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": machine(),
+        "turns": turns,
+    }
+    typing_pause = (0.5, 1.5)
     with tempfile.TemporaryDirectory(prefix="tuatencion-bench-") as tmp:
         stack, services = start_stack(Path(tmp))
         try:
             with Progress(console=console) as progress:
-                task = progress.add_task("benchmarks", total=3)
-                results["latency_1"] = asyncio.run(measure_latency(stack.base_url, messages, 1))
-                progress.advance(task)
-                results["latency_20"] = asyncio.run(measure_latency(stack.base_url, messages, 20))
+                task = progress.add_task("benchmarks", total=6)
+                scenarios = [
+                    ("latency_1", 1, turns, (0.0, 0.0), messages),
+                    ("latency_20", 20, turns, typing_pause, messages),
+                    ("latency_20_saturated", 20, turns, (0.0, 0.0), messages),
+                    ("latency_long", 1, 300, (0.0, 0.0), 300),
+                ]
+                for key, concurrency, length, pause, total in scenarios:
+                    results[key] = asyncio.run(
+                        measure_latency(stack.base_url, total, concurrency, length, pause)
+                    )
+                    progress.advance(task)
+                results["rasa_alone"] = asyncio.run(
+                    measure_rasa_alone(stack.rasa_url, messages, turns)
+                )
                 progress.advance(task)
                 results["handoff"] = asyncio.run(
                     measure_handoff(stack.base_url, "informador", "informador-n1", handoffs)
