@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -115,6 +116,10 @@ def evaluate(nlu: Annotated[Path, typer.Argument(help="Rasa NLU YAML file")]) ->
     sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 @app.command()
 def run() -> None:
     """Train if needed, migrate, then run Rasa, the action server and the web app."""
@@ -135,6 +140,8 @@ def run() -> None:
         ),
     ]
     supervisor = processes.Supervisor(bot.project_root)
+    for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, or a service manager's stop
+        signal.signal(signum, _interrupt)
     try:
         for service in services:
             supervisor.start(service)
@@ -143,11 +150,11 @@ def run() -> None:
             supervisor.wait_healthy(service, timeout=300)
         base = f"http://{bot.web_host}:{bot.web_port}"
         console.print(
-            f"\n[bold green]Tuatención is running[/bold green]\n"
-            f"  web chat (citizens)     {base}/\n"
-            f"  Escritorio del Informador {base}/desk\n"
-            f"  API docs                {base}/docs\n"
-            f"  Rasa (loopback only)    http://{bot.rasa_host}:{bot.rasa_port}\n"
+            "\n[bold green]Tuatención is running[/bold green]\n"
+            f"  web chat (citizens)         {base}/\n"
+            f"  Escritorio del Informador   {base}/desk\n"
+            f"  API documentation           {base}/docs\n"
+            f"  Rasa (loopback only)        http://{bot.rasa_host}:{bot.rasa_port}\n"
             "Press Ctrl-C to stop."
         )
         while (failed := supervisor.failed()) is None:

@@ -96,7 +96,6 @@ class Message(Base):
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     tier: Mapped[str | None] = mapped_column(String(4))
     client_message_id: Mapped[str | None] = mapped_column(String(64))
-    nlu: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     agent: Mapped[Agent | None] = relationship(lazy="joined")

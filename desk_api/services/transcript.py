@@ -20,7 +20,6 @@ async def append_message(
     agent: Agent | None = None,
     tier: str | None = None,
     client_message_id: str | None = None,
-    nlu: dict[str, Any] | None = None,
 ) -> Message:
     """Add a message with the next ``seq``; the counter update also locks the row in PostgreSQL."""
     now = utcnow()
@@ -41,7 +40,6 @@ async def append_message(
         agent=agent,
         tier=tier,
         client_message_id=client_message_id,
-        nlu=nlu,
         created_at=now,
     )
     session.add(message)

@@ -130,7 +130,6 @@ def upgrade() -> None:
         sa.Column("agent_id", sa.Integer(), nullable=True),
         sa.Column("tier", sa.String(length=4), nullable=True),
         sa.Column("client_message_id", sa.String(length=64), nullable=True),
-        sa.Column("nlu", sa.JSON(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["agent_id"],
