@@ -184,7 +184,7 @@ class Gateway:
         await self.deliver(conversation, out)
         desk_events.publish_messages(self._hub, conversation, out)
         if handoff is not None:
-            self.webchat.notify_controller(conversation)
+            self.notify_controller(conversation)
             desk_events.publish_conversation(
                 self._hub, "conversation.queued", conversation, out[-1].text if out else None
             )
