@@ -24,8 +24,10 @@ from desk_api.errors import DomainError
 from desk_api.migrations_runner import upgrade
 from desk_api.services import accounts
 from desk_api.settings import get_settings
+from knowledge import cli as knowledge_cli
 
 app = typer.Typer(help="Tuatención: citizen-service platform tooling.", no_args_is_help=True)
+app.add_typer(knowledge_cli.app, name="knowledge")
 console = Console(stderr=True)
 T = TypeVar("T")
 

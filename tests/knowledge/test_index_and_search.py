@@ -1,0 +1,108 @@
+"""Index build, reload, staleness and refusal, and search on a real catalogue nobody here wrote."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from knowledge import index as knowledge_index
+from knowledge.dense import encoder
+from knowledge.evaluation import first_relevant_rank, metrics
+from knowledge.feeds import Procedure, load_feed
+from knowledge.search import Searcher
+
+TENERIFE = (
+    Path(__file__).resolve().parents[3]
+    / "shared" / "external" / "benchmarks" / "tenerife_procedimientos" / "procedimientos.jsonl"
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    assert TENERIFE.exists(), f"shared benchmark data missing: {TENERIFE}"
+    out = tmp_path_factory.mktemp("index")
+    knowledge_index.build(load_feed(TENERIFE, Procedure), out, encoder())
+    return out
+
+
+@pytest.fixture(scope="module")
+def searcher(built: Path) -> Searcher:
+    enc = encoder()
+    return Searcher(knowledge_index.load(built, enc.name, enc.dimensions), enc)
+
+
+def test_citizen_questions_find_the_procedure(searcher: Searcher) -> None:
+    cases = {
+        "me he mudado y tengo que cambiar el padron": "C003",
+        "necesito un volante de empadronamiento": "C026",
+        "quiero pedir informacion publica al ayuntamiento": "C001",
+    }
+    for query, expected in cases.items():
+        ids = [hit.procedure.id for hit in searcher.search(query, 5)]
+        assert expected in ids, (query, ids)
+
+
+@pytest.mark.parametrize("query", ["", "   ", "🙂🙂🙂", "¿¿??!!", "x" * 10_000])
+def test_odd_queries_are_safe(searcher: Searcher, query: str) -> None:
+    hits = searcher.search(query, 5)
+    assert isinstance(hits, list) and len(hits) <= 5
+
+
+def test_sql_and_html_are_just_text(searcher: Searcher) -> None:
+    hits = searcher.search("'; DROP TABLE procedures; -- <script>alert(1)</script> padrón", 3)
+    assert hits and all(h.procedure.id for h in hits)
+
+
+def test_modes_differ_and_scores_are_ordered(searcher: Searcher) -> None:
+    hybrid = searcher.search("licencia de obras", 10)
+    assert [h.score for h in hybrid] == sorted((h.score for h in hybrid), reverse=True)
+    lexical = searcher.search("licencia de obras", 10, mode="lexical")
+    assert all(h.dense == 0 or h.score == pytest.approx(h.lexical) for h in lexical)
+
+
+def test_mismatched_model_or_dimensions_is_refused(built: Path) -> None:
+    with pytest.raises(knowledge_index.IndexMismatch, match="built with embedding model"):
+        knowledge_index.load(built, "another-model", 384)
+    with pytest.raises(knowledge_index.IndexMismatch, match="768"):
+        knowledge_index.load(built, None, 768)
+
+
+def test_unknown_and_corrupt_indexes(built: Path, tmp_path: Path) -> None:
+    with pytest.raises(knowledge_index.IndexNotFound):
+        knowledge_index.load(tmp_path / "nowhere")
+    broken = tmp_path / "broken"
+    shutil.copytree(built, broken)
+    (broken / "dense.faiss").write_bytes(b"not a faiss index")
+    with pytest.raises(knowledge_index.IndexCorrupt, match="corrupt"):
+        knowledge_index.load(broken)
+    (broken / "manifest.json").write_text("{")
+    with pytest.raises(knowledge_index.IndexCorrupt):
+        knowledge_index.load(broken)
+
+
+def test_stale_index_is_rebuilt(tmp_path: Path) -> None:
+    feed = tmp_path / "feed.jsonl"
+    rows = [
+        {"id": f"P{i}", "title": t, "text": t} for i, t in enumerate(["Becas", "Caza", "Pesca"])
+    ]
+    feed.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    enc = encoder()
+    first, rebuilt = knowledge_index.ensure(feed, tmp_path / "idx", enc)
+    assert rebuilt and first.manifest.procedures == 3
+    _, rebuilt = knowledge_index.ensure(feed, tmp_path / "idx", enc)
+    assert not rebuilt
+    feed.write_text(
+        feed.read_text() + json.dumps({"id": "P9", "title": "ITV", "text": "ITV"}) + "\n"
+    )
+    changed, rebuilt = knowledge_index.ensure(feed, tmp_path / "idx", enc)
+    assert rebuilt and changed.manifest.procedures == 4
+
+
+def test_metrics_by_hand() -> None:
+    assert first_relevant_rank(["a", "b", "c"], {"c", "z"}) == 3
+    mrr = round((1 + 1 / 3 + 1 / 7) / 4, 4)
+    expected = {"recall@1": 0.25, "recall@5": 0.5, "recall@10": 0.75, "mrr": mrr}
+    assert metrics([1, 3, None, 7], 10) == expected
