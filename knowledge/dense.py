@@ -33,6 +33,9 @@ class Encoder:
         self.name = model
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from packages or paths only
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # no "Loading weights" bars in CLI output
 
         self._model = SentenceTransformer(resolve_model(model), device="cpu")
 

@@ -88,15 +88,19 @@ def test_rasa_test_stories_pass(tmp_path: Path) -> None:
     assert result.returncode == 0, failed or result.stderr[-3000:]
 
 
-def test_evaluate_command_prints_json_last(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "desk_api.cli", "evaluate", "tests/rasa/nlu_eval.yml"],
+def evaluate_cli(nlu_file: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "desk_api.cli", "evaluate", nlu_file],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,
         timeout=900,
     )
+
+
+def test_evaluate_command_prints_json_last() -> None:
+    result = evaluate_cli("tests/rasa/nlu_eval.yml")
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(report) == {"accuracy", "macro_f1", "weighted_f1", "per_intent"}
@@ -105,13 +109,7 @@ def test_evaluate_command_prints_json_last(tmp_path: Path) -> None:
 
 
 def test_evaluate_command_refuses_a_missing_file() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "desk_api.cli", "evaluate", "no/such/file.yml"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = evaluate_cli("no/such/file.yml")
     assert result.returncode == 2 and "NLU file not found" in result.stderr
 
 
