@@ -16,7 +16,7 @@ from knowledge.dense import DEFAULT_MODEL, encoder
 from knowledge.evaluation import evaluate as run_evaluation
 from knowledge.evaluation import load_queries
 from knowledge.feeds import Procedure, load_feed
-from knowledge.search import DEFAULT_LEXICAL_WEIGHT, Searcher
+from knowledge.search import DEFAULT_EXPANSION_WEIGHT, DEFAULT_LEXICAL_WEIGHT, Searcher
 
 app = typer.Typer(
     help="Knowledge base: procedure index, search and evaluation.", no_args_is_help=True
@@ -26,6 +26,9 @@ console = Console(stderr=True)
 ModelOption = Annotated[str, typer.Option(help="sentence-transformers model name or path")]
 IndexOption = Annotated[Path, typer.Option("--index", help="Index directory")]
 WeightOption = Annotated[float, typer.Option(help="BM25 weight in the fusion (0–1)")]
+ExpandOption = Annotated[
+    float, typer.Option("--expansion-weight", help="Weight of lexicon-added stems (0 = off)")
+]
 
 
 def _fail(message: str) -> typer.Exit:
@@ -65,13 +68,15 @@ def index_command(
     )
 
 
-def _searcher(index_dir: Path, model: str, lexical_weight: float) -> Searcher:
+def _searcher(
+    index_dir: Path, model: str, lexical_weight: float, expansion_weight: float
+) -> Searcher:
     enc = encoder(model)
     try:
         loaded = knowledge_index.load(index_dir, enc.name, enc.dimensions)
     except knowledge_index.IndexError_ as exc:
         raise _fail(str(exc)) from exc
-    return Searcher(loaded, enc, lexical_weight)
+    return Searcher(loaded, enc, lexical_weight, expansion_weight)
 
 
 @app.command()
@@ -82,9 +87,10 @@ def search(
     as_json: Annotated[bool, typer.Option("--json")] = False,
     model: ModelOption = DEFAULT_MODEL,
     lexical_weight: WeightOption = DEFAULT_LEXICAL_WEIGHT,
+    expansion_weight: ExpandOption = DEFAULT_EXPANSION_WEIGHT,
 ) -> None:
     """Search the index with a citizen's question."""
-    hits = _searcher(index_dir, model, lexical_weight).search(query, k)
+    hits = _searcher(index_dir, model, lexical_weight, expansion_weight).search(query, k)
     if as_json:
         rows = [
             {"id": h.procedure.id, "title": h.procedure.title, "score": round(h.score, 4),
@@ -108,13 +114,16 @@ def evaluate_command(
     k: Annotated[int, typer.Option("-k", min=1, max=100)] = 10,
     model: ModelOption = DEFAULT_MODEL,
     lexical_weight: WeightOption = DEFAULT_LEXICAL_WEIGHT,
+    expansion_weight: ExpandOption = DEFAULT_EXPANSION_WEIGHT,
 ) -> None:
     """recall@1/5/10 and MRR for hybrid, BM25-only and dense-only; JSON on the last line."""
     try:
         query_set = load_queries(queries)
     except (OSError, ValueError) as exc:
         raise _fail(str(exc)) from exc
-    report = run_evaluation(_searcher(index_dir, model, lexical_weight), query_set, k)
+    report = run_evaluation(
+        _searcher(index_dir, model, lexical_weight, expansion_weight), query_set, k
+    )
     for method in ("hybrid", "lexical", "dense"):
         console.print(f"{method:<8} {report[method]}")
     sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")

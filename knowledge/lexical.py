@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import bm25s
+import numpy as np
 
+from knowledge.expansion import expand as expand_query
 from knowledge.feeds import Procedure
 from knowledge.text import tokens
 
@@ -32,20 +34,30 @@ class LexicalIndex:
         model.index([tokens(document_text(p)) for p in procedures], show_progress=False)
         return cls(model)
 
-    def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """(document position, BM25 score) for documents sharing a stem with the query."""
-        query_tokens = tokens(query)
-        if not query_tokens:
-            return []
+    def search(self, query: str, k: int, expansion_weight: float = 0.0) -> list[tuple[int, float]]:
+        """(document position, score) for documents sharing a stem with the query.
+
+        Stems the lexicon adds (``knowledge.expansion``) count ``expansion_weight`` times as much
+        as the citizen's own words, so they widen recall without outvoting what was said.
+        """
+        stems = tokens(query)
         vocabulary = self._model.vocab_dict
-        known = [t for t in query_tokens if t in vocabulary]
-        if not known:
+        own = [t for t in stems if t in vocabulary]
+        added = [t for t in expand_query(query)[len(stems) :] if t in vocabulary]
+        if not own and not (added and expansion_weight > 0):
             return []
-        n_docs = int(self._model.scores["num_docs"])
-        positions, scores = self._model.retrieve(
-            [known], k=min(k, n_docs), show_progress=False, n_threads=1
-        )
-        return [(int(p), float(s)) for p, s in zip(positions[0], scores[0], strict=True) if s > 0]
+        scores = self._scores(own)
+        if added and expansion_weight > 0:
+            scores = scores + expansion_weight * self._scores(added)
+        k = min(k, scores.shape[0])
+        top = np.argpartition(-scores, k - 1)[:k]
+        ranked = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(p), float(scores[p])) for p in ranked if scores[p] > 0]
+
+    def _scores(self, stems: list[str]) -> np.ndarray:
+        if not stems:
+            return np.zeros(int(self._model.scores["num_docs"]), dtype=np.float32)
+        return np.asarray(self._model.get_scores(stems), dtype=np.float32)
 
     def save(self, directory: Path) -> None:
         self._model.save(str(directory), show_progress=False)

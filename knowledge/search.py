@@ -20,7 +20,8 @@ from knowledge.feeds import Procedure
 from knowledge.index import KnowledgeIndex
 
 MAX_QUERY_CHARS = 1000
-DEFAULT_LEXICAL_WEIGHT = 0.7
+DEFAULT_LEXICAL_WEIGHT = 0.6
+DEFAULT_EXPANSION_WEIGHT = 0.3
 CANDIDATES = 50
 _WORD = re.compile(r"\w", re.UNICODE)
 
@@ -47,19 +48,25 @@ class Searcher:
         index: KnowledgeIndex,
         encoder: Encoder,
         lexical_weight: float = DEFAULT_LEXICAL_WEIGHT,
+        expansion_weight: float = DEFAULT_EXPANSION_WEIGHT,
     ) -> None:
         if not 0.0 <= lexical_weight <= 1.0:
             raise ValueError("lexical_weight must be between 0 and 1")
         self.index = index
         self.encoder = encoder
         self.lexical_weight = lexical_weight
+        self.expansion_weight = expansion_weight
 
     def search(self, query: str, k: int = 5, mode: Mode = "hybrid") -> list[Hit]:
         query = clean_query(query)
         if not query or k <= 0:
             return []
         pool = max(k, CANDIDATES)
-        lexical = dict(self.index.lexical.search(query, pool)) if mode != "dense" else {}
+        lexical = (
+            dict(self.index.lexical.search(query, pool, self.expansion_weight))
+            if mode != "dense"
+            else {}
+        )
         vector = self.encoder.encode([query])[0] if mode != "lexical" else None
         dense = dict(self.index.dense.search(vector, pool)) if vector is not None else {}
         best_bm25 = max(lexical.values(), default=0.0)
