@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -14,15 +15,13 @@ from knowledge.evaluation import first_relevant_rank, metrics
 from knowledge.feeds import Procedure, load_feed
 from knowledge.search import Searcher
 
-TENERIFE = (
-    Path(__file__).resolve().parents[3]
-    / "shared" / "external" / "benchmarks" / "tenerife_procedimientos" / "procedimientos.jsonl"
-)  # fmt: skip
+SHARED = Path(os.environ.get("TUA_SHARED_DIR", Path(__file__).resolve().parents[3] / "shared"))
+TENERIFE = SHARED / "external" / "benchmarks" / "tenerife_procedimientos" / "procedimientos.jsonl"
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    assert TENERIFE.exists(), f"shared benchmark data missing: {TENERIFE}"
+    assert TENERIFE.exists(), f"shared benchmark data missing: {TENERIFE} (set TUA_SHARED_DIR)"
     out = tmp_path_factory.mktemp("index")
     knowledge_index.build(load_feed(TENERIFE, Procedure), out, encoder())
     return out
