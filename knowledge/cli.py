@@ -68,6 +68,37 @@ def index_command(
     )
 
 
+@app.command()
+def adapt(
+    inventory: Annotated[Path, typer.Option(help="Procedure feed (JSONL)")],
+    out: Annotated[Path, typer.Option(help="Directory for the adapted model")],
+    base_model: Annotated[str, typer.Option(help="Model to start from")] = DEFAULT_MODEL,
+    epochs: Annotated[int, typer.Option(min=1, max=20)] = 2,
+) -> None:
+    """Fine-tune the embedding model on (pseudo-query, procedure) pairs from the feed.
+
+    Then index with `--model OUT` (and search/evaluate with the same `--model`).
+    """
+    from knowledge.adaptation import adapt as run_adaptation
+
+    try:
+        feed = load_feed(inventory, Procedure)
+        with Progress(
+            TextColumn("fine-tuning"), BarColumn(), MofNCompleteColumn(), console=console
+        ) as progress:
+            task = progress.add_task("fine-tuning", total=None)
+            result = run_adaptation(
+                feed, out, base_model, epochs=epochs,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )  # fmt: skip
+    except (FileNotFoundError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    console.print(
+        f"adapted model saved to {out}: {result.pairs} pairs, {result.epochs} epochs, "
+        f"loss {result.final_loss}, {result.seconds} s"
+    )
+
+
 def _searcher(
     index_dir: Path, model: str, lexical_weight: float, expansion_weight: float
 ) -> Searcher:
