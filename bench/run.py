@@ -15,7 +15,6 @@ import os
 import platform
 import random
 import secrets
-import socket
 import statistics
 import tempfile
 import time
@@ -220,8 +219,8 @@ def peak_rss_mb(pid: int) -> float:
 
 def start_stack(workdir: Path) -> tuple[Stack, dict[str, processes.Service]]:
     bot = BotSettings(
-        rasa_port=processes_free_port(), action_port=processes_free_port(),
-        web_port=processes_free_port(),
+        rasa_port=processes.free_port(), action_port=processes.free_port(),
+        web_port=processes.free_port(),
     )  # fmt: skip
     model = training.train(bot).model
     token = secrets.token_urlsafe(16)
@@ -248,12 +247,6 @@ def start_stack(workdir: Path) -> tuple[Stack, dict[str, processes.Service]]:
         supervisor.wait_healthy(service, timeout=300)
     web_url = f"http://{bot.web_host}:{bot.web_port}"
     return Stack(web_url, f"http://127.0.0.1:{bot.rasa_port}", supervisor), services
-
-
-def processes_free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def seed(database_url: str) -> None:

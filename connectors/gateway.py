@@ -134,11 +134,10 @@ class Gateway:
                 if duplicate is None:
                     raise
                 return InboundResult(MessageOut.of(duplicate), [], controller)
-            await session.refresh(conversation)
         stored = MessageOut.of(message)
         desk_events.publish_messages(self._hub, conversation, [stored])
-        if conversation.controller == Controller.HUMAN:
-            return InboundResult(stored, [], conversation.controller)
+        if controller == Controller.HUMAN:
+            return InboundResult(stored, [], controller)
 
         bot_text = payload if payload else mask(text)
         meta = {"channel": conversation.channel, "message_id": stored.id, **(metadata or {})}

@@ -6,7 +6,7 @@ import asyncio
 import os
 import secrets
 import shutil
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,13 +14,14 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from bot import processes, training
+from bot.processes import free_port
 from bot.settings import BotSettings
 from desk_api.db import make_engine, make_sessionmaker
 from desk_api.migrations_runner import upgrade
 from desk_api.services import accounts
 from desk_api.settings import Settings
 from tests.support.clients import Citizen, DeskAgent
-from tests.support.servers import free_port, web_app_in_thread
+from tests.support.servers import web_app_in_thread
 
 BACKENDS = [b for b in os.environ.get("TUA_TEST_DATABASES", "sqlite,postgresql").split(",") if b]
 PG_SERVER = os.environ.get("TUA_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
@@ -153,7 +154,7 @@ async def citizen(web: str) -> AsyncIterator[Citizen]:
 @pytest.fixture
 async def login(
     web: str, seeded: dict[str, tuple[str, str]]
-) -> AsyncIterator[Callable[[str], asyncio.Future[DeskAgent]]]:
+) -> AsyncIterator[Callable[[str], Awaitable[DeskAgent]]]:
     clients: list[DeskAgent] = []
 
     async def _login(role: str) -> DeskAgent:
@@ -161,6 +162,6 @@ async def login(
         clients.append(agent)
         return agent
 
-    yield _login  # type: ignore[misc]
+    yield _login
     for client in clients:
         await client.aclose()

@@ -16,11 +16,11 @@ import websockets
 from pydantic import SecretStr
 
 from bot import processes
+from bot.processes import free_port
 from bot.settings import BotSettings
 from connectors.rasa_client import RasaClient
 from desk_api.settings import Settings
 from tests.support.clients import Citizen, DeskAgent, next_event
-from tests.support.servers import free_port
 
 pytestmark = pytest.mark.rasa
 

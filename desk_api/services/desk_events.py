@@ -17,6 +17,8 @@ def publish_conversation(
 
 
 def publish_messages(hub: LiveHub, conversation: Conversation, messages: list[MessageOut]) -> None:
+    if conversation.handed_off_at is None:  # never handed off: no agent may see it (visible_to)
+        return
     for message in messages:
         summary = ConversationSummary.of(conversation, message.text)
         hub.publish(

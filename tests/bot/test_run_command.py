@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.servers import free_port
+from bot.processes import free_port
 
 pytestmark = pytest.mark.rasa
 ROOT = Path(__file__).resolve().parents[2]
