@@ -8,7 +8,7 @@ PY        := $(VENV)/bin/python
 CLI       := $(VENV)/bin/tuatencion
 PYTEST_ARGS ?=
 
-.PHONY: help install browser run test lint train evaluate bench clean
+.PHONY: help install browser run test lint train evaluate bench clean bench-knowledge
 
 help:
 	@echo "make run        start Rasa, the action server and the web app (http://127.0.0.1:8000)"
@@ -16,6 +16,7 @@ help:
 	@echo "make evaluate NLU=file.yml   evaluate the model on a Rasa NLU file (last line: JSON)"
 	@echo "make train      train the Rasa model if the training data changed"
 	@echo "make bench      run the benchmarks in bench/ (writes docs/benchmarks.md)"
+	@echo "make bench-knowledge  knowledge retrieval at 258/10k/100k procedures (writes docs/benchmarks-knowledge.json)"
 
 install: $(VENV)/.installed $(RASA_VENV)/.installed browser
 
@@ -60,3 +61,6 @@ bench: install
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+
+bench-knowledge: install
+	$(PY) -m bench.knowledge $(BENCH_ARGS)

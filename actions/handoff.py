@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused, EventType
+from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.tramites import answer_from_knowledge
 from handoff.contract import HandoffReason, HandoffRequest
 
 FALLBACK_INTENT = "nlu_fallback"
@@ -57,7 +58,10 @@ def hand_off(
     dispatcher: CollectingDispatcher, tracker: Tracker, reason: HandoffReason
 ) -> list[EventType]:
     dispatcher.utter_message(json_message=_request(tracker, reason).as_custom_payload())
-    return [ConversationPaused()]
+    events: list[EventType] = []
+    if tracker.active_loop.get("name"):  # a form half-filled when the person takes over ends
+        events += [ActiveLoop(None), SlotSet("requested_slot", None)]
+    return [*events, ConversationPaused()]
 
 
 class ActionTransferirAgente(Action):
@@ -73,7 +77,8 @@ class ActionTransferirAgente(Action):
 
 
 class ActionGestionarFallback(Action):
-    """Not understood: ask to rephrase once; on the second consecutive miss, hand off."""
+    """Not understood: answer from the knowledge base if it has a procedure worth showing;
+    otherwise ask to rephrase once, and on the second consecutive miss, hand off."""
 
     def name(self) -> str:
         return "action_gestionar_fallback"
@@ -82,7 +87,12 @@ class ActionGestionarFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         recent = _user_events(tracker)[-2:]
-        if len(recent) == 2 and all(_intent_of(e) == FALLBACK_INTENT for e in recent):
+        second_miss = len(recent) == 2 and all(_intent_of(e) == FALLBACK_INTENT for e in recent)
+        # A sure procedure always answers; mere candidates only on the first miss.
+        answered = await answer_from_knowledge(dispatcher, tracker, not second_miss)
+        if answered is not None:
+            return answered
+        if second_miss:
             return hand_off(dispatcher, tracker, HandoffReason.LOW_CONFIDENCE)
         dispatcher.utter_message(response="utter_ask_rephrase")
         return []

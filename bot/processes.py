@@ -68,7 +68,7 @@ def action_service(settings: BotSettings) -> Service:
         command=[
             sys.executable,
             "-m",
-            "rasa_sdk",
+            "actions.server",
             "--actions",
             "actions",
             "--port",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,10 +22,17 @@ from desk_api.errors import DomainError
 from desk_api.live import LiveHub
 from desk_api.routes import auth, conversations, health, live, pages
 from desk_api.settings import Settings, get_settings
+from knowledge.base import KnowledgeBase, KnowledgeUnavailable, shared
+from knowledge.settings import KnowledgeSettings, get_knowledge_settings
+
+logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, knowledge: KnowledgeSettings | None = None
+) -> FastAPI:
     settings = settings or get_settings()
+    knowledge = knowledge or get_knowledge_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -40,6 +49,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.gateway = Gateway(
             app.state.sessions, rasa, app.state.hub, settings.max_message_chars
         )
+        app.state.knowledge = shared(knowledge)
+        if knowledge.warm_up:  # load in the background: the app answers meanwhile
+            app.state.warm_up = asyncio.create_task(_warm_up(app.state.knowledge))
         try:
             yield
         finally:
@@ -61,6 +73,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static/chat", StaticFiles(directory=pages.CHAT_DIR), name="chat-static")
     app.mount("/static/desk", StaticFiles(directory=pages.DESK_DIR), name="desk-static")
     return app
+
+
+async def _warm_up(kb: KnowledgeBase) -> None:
+    try:
+        await asyncio.to_thread(kb.warm_up)
+    except KnowledgeUnavailable as exc:
+        logger.error("knowledge base unavailable: %s", exc)
 
 
 async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:

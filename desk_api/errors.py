@@ -31,3 +31,7 @@ class Unauthorized(DomainError):
 
 class InvalidInput(DomainError):
     status_code = 422
+
+
+class Unavailable(DomainError):
+    status_code = 503

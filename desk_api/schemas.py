@@ -216,3 +216,23 @@ class ChatHistoryOut(BaseModel):
     conversation_id: str
     controller: str
     messages: list[MessageOut]
+
+
+class SuggestionOut(BaseModel):
+    """A procedure the informer may answer with; ``answer`` is the ready-to-send card."""
+
+    id: str
+    title: str
+    summary: str
+    category: str | None
+    unit: str | None
+    url: str | None
+    score: float
+    answer: str
+
+
+class AssistOut(BaseModel):
+    query: str  # what was searched (the citizen's latest messages, or the informer's words)
+    confident: bool  # the first suggestion passed the assistant's answer threshold
+    probability: float
+    suggestions: list[SuggestionOut]

@@ -16,7 +16,13 @@ from knowledge.dense import DEFAULT_MODEL, encoder
 from knowledge.evaluation import evaluate as run_evaluation
 from knowledge.evaluation import load_queries
 from knowledge.feeds import Procedure, load_feed
-from knowledge.search import DEFAULT_EXPANSION_WEIGHT, DEFAULT_LEXICAL_WEIGHT, Searcher
+from knowledge.search import (
+    DEFAULT_EXPANSION_WEIGHT,
+    DEFAULT_GRAM_WEIGHT,
+    DEFAULT_HEAD_WEIGHT,
+    DEFAULT_LEXICAL_WEIGHT,
+    Searcher,
+)
 
 app = typer.Typer(
     help="Knowledge base: procedure index, search and evaluation.", no_args_is_help=True
@@ -28,6 +34,12 @@ IndexOption = Annotated[Path, typer.Option("--index", help="Index directory")]
 WeightOption = Annotated[float, typer.Option(help="BM25 weight in the fusion (0–1)")]
 ExpandOption = Annotated[
     float, typer.Option("--expansion-weight", help="Weight of lexicon-added stems (0 = off)")
+]
+GramOption = Annotated[
+    float, typer.Option("--gram-weight", help="Share of the character n-gram view (0–1, 0 = off)")
+]
+HeadOption = Annotated[
+    float, typer.Option("--head-weight", help="Share of title/summary/keywords BM25 (0–1)")
 ]
 
 
@@ -100,14 +112,22 @@ def adapt(
 
 
 def _searcher(
-    index_dir: Path, model: str, lexical_weight: float, expansion_weight: float
+    index_dir: Path,
+    model: str,
+    lexical_weight: float,
+    expansion_weight: float,
+    gram_weight: float = DEFAULT_GRAM_WEIGHT,
+    head_weight: float = DEFAULT_HEAD_WEIGHT,
 ) -> Searcher:
     enc = encoder(model)
     try:
         loaded = knowledge_index.load(index_dir, enc.name, enc.dimensions)
     except knowledge_index.IndexError_ as exc:
         raise _fail(str(exc)) from exc
-    return Searcher(loaded, enc, lexical_weight, expansion_weight)
+    try:
+        return Searcher(loaded, enc, lexical_weight, expansion_weight, gram_weight, head_weight)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
 
 
 @app.command()
@@ -119,9 +139,14 @@ def search(
     model: ModelOption = DEFAULT_MODEL,
     lexical_weight: WeightOption = DEFAULT_LEXICAL_WEIGHT,
     expansion_weight: ExpandOption = DEFAULT_EXPANSION_WEIGHT,
+    gram_weight: GramOption = DEFAULT_GRAM_WEIGHT,
+    head_weight: HeadOption = DEFAULT_HEAD_WEIGHT,
 ) -> None:
     """Search the index with a citizen's question."""
-    hits = _searcher(index_dir, model, lexical_weight, expansion_weight).search(query, k)
+    searcher = _searcher(
+        index_dir, model, lexical_weight, expansion_weight, gram_weight, head_weight
+    )
+    hits = searcher.search(query, k)
     if as_json:
         rows = [
             {"id": h.procedure.id, "title": h.procedure.title, "score": round(h.score, 4),
@@ -146,6 +171,8 @@ def evaluate_command(
     model: ModelOption = DEFAULT_MODEL,
     lexical_weight: WeightOption = DEFAULT_LEXICAL_WEIGHT,
     expansion_weight: ExpandOption = DEFAULT_EXPANSION_WEIGHT,
+    gram_weight: GramOption = DEFAULT_GRAM_WEIGHT,
+    head_weight: HeadOption = DEFAULT_HEAD_WEIGHT,
 ) -> None:
     """recall@1/5/10 and MRR for hybrid, BM25-only and dense-only; JSON on the last line."""
     try:
@@ -153,8 +180,65 @@ def evaluate_command(
     except (OSError, ValueError) as exc:
         raise _fail(str(exc)) from exc
     report = run_evaluation(
-        _searcher(index_dir, model, lexical_weight, expansion_weight), query_set, k
+        _searcher(index_dir, model, lexical_weight, expansion_weight, gram_weight, head_weight),
+        query_set,
+        k,
     )
     for method in ("hybrid", "lexical", "dense"):
         console.print(f"{method:<8} {report[method]}")
     sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
+
+
+@app.command()
+def calibrate(
+    index_dir: IndexOption,
+    queries: Annotated[Path, typer.Option(help="Answerable questions: {query, relevant}")],
+    out_of_scope: Annotated[
+        Path, typer.Option(help="Questions the inventory does not cover (relevant: [])")
+    ],
+    out: Annotated[Path, typer.Option(help="Where to write the confidence model (JSON)")],
+    target_precision: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.85,
+    model: ModelOption = DEFAULT_MODEL,
+    lexical_weight: WeightOption = DEFAULT_LEXICAL_WEIGHT,
+    expansion_weight: ExpandOption = DEFAULT_EXPANSION_WEIGHT,
+) -> None:
+    """Fit the answer-confidence model and choose the threshold for a target precision."""
+    from knowledge.calibration import collect, fit
+    from knowledge.confidence import Vocabulary
+    from knowledge.settings import KnowledgeSettings
+
+    try:
+        question_set = load_queries(queries) + load_queries(out_of_scope)
+    except (OSError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    searcher = _searcher(index_dir, model, lexical_weight, expansion_weight)
+    margin = KnowledgeSettings().close_score_margin
+    examples = collect(searcher, Vocabulary(searcher.index.procedures), question_set, margin)
+    try:
+        fitted = fit(examples, target_precision)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    fitted.save(out)
+    console.print(f"threshold {fitted.threshold} written to {out}")
+    sys.stdout.write(json.dumps(fitted.report, ensure_ascii=False) + "\n")
+
+
+@app.command("import-geo")
+def import_geo_command(
+    source: Annotated[
+        Path, typer.Option(help="Directory with the Extremadura extracts (shared/external/geo)")
+    ],
+    out: Annotated[Path, typer.Option(help="Directory to write")] = Path("knowledge/data/geo"),
+) -> None:
+    """Write the shipped gazetteer (municipios.csv, localidades.csv, ATTRIBUTION.md)."""
+    from knowledge.geo_import import GeoImportError, import_geo
+
+    try:
+        summary = import_geo(source, out)
+    except (GeoImportError, OSError) as exc:
+        raise _fail(str(exc)) from exc
+    console.print(
+        f"wrote {out}: {summary.municipalities} municipalities, {summary.localities} localities "
+        f"({summary.localities_with_coordinates} with coordinates), "
+        f"{summary.postal_codes} postal codes"
+    )

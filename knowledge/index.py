@@ -19,7 +19,7 @@ from knowledge.dense import DenseIndex, Encoder, passage
 from knowledge.feeds import Feed, Procedure, load_feed
 from knowledge.lexical import LexicalIndex
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: four BM25 parts (words, grams, head_words, head_grams)
 MANIFEST = "manifest.json"
 RECORDS = "procedures.jsonl"
 VECTORS = "vectors.npy"
@@ -37,6 +37,10 @@ class IndexNotFound(IndexError_):
 
 class IndexMismatch(IndexError_):
     pass
+
+
+class IndexOutdated(IndexMismatch):
+    """Written by an older version of this code: `ensure` rebuilds it."""
 
 
 class IndexCorrupt(IndexError_):
@@ -123,7 +127,7 @@ def load(
         raise IndexNotFound(f"knowledge index directory not found: {directory}")
     manifest = Manifest.read(directory)
     if manifest.format_version != FORMAT_VERSION:
-        raise IndexMismatch(
+        raise IndexOutdated(
             f"index format {manifest.format_version} in {directory}, expected {FORMAT_VERSION}: "
             "rebuild it with `tuatencion knowledge index`"
         )
@@ -160,11 +164,12 @@ def load(
 def ensure(
     inventory: Path, directory: Path, encoder: Encoder, **kwargs: Any
 ) -> tuple[KnowledgeIndex, bool]:
-    """The index for this feed and model: loaded if current, rebuilt if the feed changed."""
+    """The index for this feed and model: loaded if current, rebuilt if the feed or the index
+    format changed; refused (IndexMismatch) if it was built with another model."""
     feed = load_feed(inventory, Procedure)
     try:
         index = load(directory, encoder.name, encoder.dimensions)
-    except IndexNotFound:
+    except (IndexNotFound, IndexOutdated):
         return build(feed, directory, encoder, **kwargs), True
     if index.manifest.feed_sha256 != feed.sha256:
         return build(feed, directory, encoder, **kwargs), True

@@ -1,10 +1,12 @@
-"""Hybrid search: BM25 on Spanish stems fused with dense cosine similarity.
+"""Hybrid search: BM25 (stems and phonetic n-grams, card and head) fused with dense cosine.
 
-Fusion is a convex combination of BM25 normalised by the query's best BM25 score and the raw
-cosine similarity (already on a fixed scale), over the union of both candidate lists. Plain
+Fusion is a convex combination of the lexical score (``knowledge.lexical``: each part normalised
+by the query's best document) and the raw cosine similarity (already on a fixed scale; min–max
+or z-scores of it measured no better), over the union of both candidate lists. Plain
 reciprocal-rank fusion gives an English-trained embedding model the same vote as BM25 even when
-its ranking is poor; a score combination lets a confident lexical match win. The weight is a
-setting, chosen by measurement with `tuatencion knowledge evaluate`.
+its ranking is poor; a score combination lets a confident lexical match win. The weights are
+settings, chosen on the dev half of the query set (docs/knowledge.md) with
+`tuatencion knowledge evaluate`.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from knowledge.feeds import Procedure
 from knowledge.index import KnowledgeIndex
 
 MAX_QUERY_CHARS = 1000
-DEFAULT_LEXICAL_WEIGHT = 0.6
+DEFAULT_LEXICAL_WEIGHT = 0.7
 DEFAULT_EXPANSION_WEIGHT = 0.3
+DEFAULT_GRAM_WEIGHT = 0.3  # share of the phonetic n-gram view in the lexical score
+DEFAULT_HEAD_WEIGHT = 0.5  # share of the head (title, summary, keywords) in the lexical score
 CANDIDATES = 50
 _WORD = re.compile(r"\w", re.UNICODE)
 
@@ -32,7 +36,7 @@ Mode = Literal["hybrid", "lexical", "dense"]
 class Hit:
     procedure: Procedure
     score: float
-    lexical: float  # BM25 normalised to the query's best match (0 if no shared stem)
+    lexical: float  # lexical score normalised to the query's best match (0 if nothing shared)
     dense: float  # cosine similarity
 
 
@@ -49,13 +53,22 @@ class Searcher:
         encoder: Encoder,
         lexical_weight: float = DEFAULT_LEXICAL_WEIGHT,
         expansion_weight: float = DEFAULT_EXPANSION_WEIGHT,
+        gram_weight: float = DEFAULT_GRAM_WEIGHT,
+        head_weight: float = DEFAULT_HEAD_WEIGHT,
     ) -> None:
-        if not 0.0 <= lexical_weight <= 1.0:
-            raise ValueError("lexical_weight must be between 0 and 1")
+        for name, value in (
+            ("lexical_weight", lexical_weight),
+            ("gram_weight", gram_weight),
+            ("head_weight", head_weight),
+        ):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1")
         self.index = index
         self.encoder = encoder
         self.lexical_weight = lexical_weight
         self.expansion_weight = expansion_weight
+        self.gram_weight = gram_weight
+        self.head_weight = head_weight
 
     def search(self, query: str, k: int = 5, mode: Mode = "hybrid") -> list[Hit]:
         query = clean_query(query)
@@ -63,7 +76,11 @@ class Searcher:
             return []
         pool = max(k, CANDIDATES)
         lexical = (
-            dict(self.index.lexical.search(query, pool, self.expansion_weight))
+            dict(
+                self.index.lexical.search(
+                    query, pool, self.expansion_weight, self.gram_weight, self.head_weight
+                )
+            )
             if mode != "dense"
             else {}
         )

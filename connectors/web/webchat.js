@@ -626,8 +626,45 @@ async function onSubmit(event) {
   els.input.focus();
 }
 
+// Botón especial del asistente: compartir la ubicación (solo lo entiende el chat web).
+const SHARE_LOCATION = 'tua:ubicacion';
+
+// Coordenadas redondeadas a dos decimales (~1 km): bastan para la oficina más cercana y no
+// envían la posición exacta de la persona.
+function currentPosition() {
+  return new Promise((resolve, reject) => {
+    if (!('geolocation' in navigator)) {
+      reject(new Error('Su navegador no permite compartir la ubicación.'));
+      return;
+    }
+    navigator.geolocation.getCurrentPosition(
+      (position) => resolve({
+        lat: Math.round(position.coords.latitude * 100) / 100,
+        lon: Math.round(position.coords.longitude * 100) / 100,
+      }),
+      () => reject(new Error('No se ha podido obtener su ubicación. Escriba su municipio o código postal.')),
+      { enableHighAccuracy: false, timeout: 15000, maximumAge: 600000 },
+    );
+  });
+}
+
+async function shareLocation(data) {
+  try {
+    const { lat, lon } = await currentPosition();
+    return { title: 'He compartido mi ubicación', payload: `/buscar_oficina{"latitud": ${lat}, "longitud": ${lon}}` };
+  } catch (error) {
+    showError(error.message);
+    return null;
+  }
+}
+
 async function onQuickReply(group, button, data) {
   if (!state.ready) return;
+  if (data.payload === SHARE_LOCATION) {
+    const shared = await shareLocation(data);
+    if (!shared) return;
+    data = shared;
+  }
   group.dataset.used = 'true';
   for (const b of group.querySelectorAll('button')) b.disabled = true;
   button.classList.add('is-chosen');

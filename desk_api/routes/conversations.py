@@ -1,12 +1,13 @@
 from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
 from desk_api.deps import CurrentAgent, DeskDep, SessionDep
 from desk_api.models import AuditEvent, Conversation, Unit
 from desk_api.schemas import (
     AgentReplyIn,
+    AssistOut,
     AuditOut,
     ConversationDetail,
     ConversationSummary,
@@ -16,7 +17,8 @@ from desk_api.schemas import (
     ResolveIn,
     UnitOut,
 )
-from desk_api.services import desk
+from desk_api.services import assist, desk
+from knowledge.base import KnowledgeBase
 
 router = APIRouter(prefix="/api/desk", tags=["desk"])
 
@@ -53,6 +55,20 @@ async def get_conversation(
 ) -> ConversationDetail:
     conversation = await desk.get_visible(session, agent, conversation_id)
     return await _detail(session, conversation)
+
+
+@router.get("/conversations/{conversation_id}/suggestions", response_model=AssistOut)
+async def suggestions(
+    conversation_id: str,
+    agent: CurrentAgent,
+    session: SessionDep,
+    request: Request,
+    q: str | None = Query(default=None, max_length=1000, description="The informer's own words"),
+    k: int = Query(default=5, ge=1, le=10),
+) -> AssistOut:
+    """Agent assist: procedures for what the citizen asked (or for ``q``), with ready answers."""
+    kb: KnowledgeBase = request.app.state.knowledge
+    return await assist.suggestions(session, kb, agent, conversation_id, q, k)
 
 
 @router.post("/conversations/{conversation_id}/take", response_model=ConversationDetail)

@@ -299,6 +299,10 @@ const els = {
   transcript: $('transcript'),
   replyForm: $('reply-form'),
   replyText: $('reply-text'),
+  assistForm: $('assist-form'),
+  assistQuery: $('assist-query'),
+  assistStatus: $('assist-status'),
+  assistList: $('assist-list'),
   replySend: $('reply-send'),
   replyHint: $('reply-hint'),
   replyError: $('reply-error'),
@@ -324,6 +328,7 @@ const els = {
 
 const state = {
   session: 0, // cambia en cada inicio / cierre de sesión
+  assistRequest: 0, // descarta respuestas de sugerencias de una conversación anterior
   token: null,
   agent: null,
   view: 'queue',
@@ -773,6 +778,8 @@ function selectConversation(id, { focusDetail = false } = {}) {
     setAlert(els.replyError, '');
     els.auditContent.replaceChildren();
     els.auditPanel.open = false;
+    els.assistQuery.value = '';
+    loadSuggestions(id);
   }
   if (window.location.hash !== `#${encodeURIComponent(id)}`) {
     history.replaceState(null, '', `#${encodeURIComponent(id)}`);
@@ -783,6 +790,66 @@ function selectConversation(id, { focusDetail = false } = {}) {
       els.detailTitle.focus();
     }
   });
+}
+
+// Agent assist: procedures for what the citizen asked (or for the informer's own search), each
+// with its ready-to-send card; «Usar en la respuesta» puts it in the reply box to review.
+async function loadSuggestions(id, query = '') {
+  const request = ++state.assistRequest;
+  els.assistList.replaceChildren();
+  els.assistStatus.textContent = 'Buscando trámites…';
+  const params = new URLSearchParams();
+  if (query) params.set('q', query);
+  try {
+    const data = await api('GET', `/conversations/${encodeURIComponent(id)}/suggestions?${params}`);
+    if (request !== state.assistRequest || state.selectedId !== id) return;
+    renderSuggestions(data);
+  } catch (error) {
+    if (request !== state.assistRequest) return;
+    els.assistStatus.textContent = error.status === 503
+      ? 'La base de conocimiento no está disponible ahora.'
+      : `No se han podido cargar las sugerencias. ${error.message}`;
+  }
+}
+
+function renderSuggestions(data) {
+  const items = Array.isArray(data.suggestions) ? data.suggestions : [];
+  if (!items.length) {
+    els.assistStatus.textContent = data.query
+      ? 'No hay trámites que encajen con la consulta.'
+      : 'El ciudadano todavía no ha escrito nada que buscar.';
+    return;
+  }
+  els.assistStatus.textContent = data.confident
+    ? 'El primero responde con bastante seguridad a lo que se ha preguntado.'
+    : 'Ninguno encaja con seguridad: revíselos antes de usarlos.';
+  els.assistList.replaceChildren(...items.map((item, i) => h(
+    'li', { class: 'assist__item' },
+    h('p', { class: 'assist__title' },
+      item.url
+        ? h('a', { href: item.url, target: '_blank', rel: 'noopener noreferrer' }, item.title)
+        : item.title),
+    h('p', { class: 'assist__summary' }, item.summary),
+    item.unit ? h('p', { class: 'assist__unit muted' }, item.unit) : null,
+    h('button', {
+      type: 'button',
+      class: 'btn btn--small',
+      'aria-label': `Usar en la respuesta: ${item.title}`,
+      onclick: () => useSuggestion(item),
+    }, i === 0 && data.confident ? 'Usar en la respuesta (recomendado)' : 'Usar en la respuesta'),
+  )));
+}
+
+function useSuggestion(item) {
+  const current = els.replyText.value.trim();
+  els.replyText.value = current ? `${current}\n\n${item.answer}` : item.answer;
+  els.replyText.focus();
+  toast('Ficha copiada en la respuesta: revísela y pulse «Enviar respuesta».');
+}
+
+function onAssistSubmit(event) {
+  event.preventDefault();
+  if (state.selectedId) loadSuggestions(state.selectedId, els.assistQuery.value.trim());
 }
 
 function scheduleDetail(delay = 200) {
@@ -1515,6 +1582,7 @@ function bindUi() {
   els.btnDerive.addEventListener('click', openDerive);
   els.btnResolve.addEventListener('click', openResolve);
   els.replyForm.addEventListener('submit', sendReply);
+  els.assistForm.addEventListener('submit', onAssistSubmit);
   els.replyText.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();

@@ -23,7 +23,9 @@ def test_phrases_match_whole_words_only(tmp_path: Path) -> None:
 
 
 def test_no_expansion_without_triggers() -> None:
-    assert expand("licencia de obras") == tokens("licencia de obras")
+    assert expand("declaración responsable de apertura") == tokens(
+        "declaración responsable de apertura"
+    )
     assert expand("") == []
 
 
@@ -32,3 +34,19 @@ def test_a_broken_lexicon_is_a_clear_error(tmp_path: Path) -> None:
     lexicon.write_text("- dice: [x]\n", encoding="utf-8")
     with pytest.raises(ValueError, match="entry 1 needs"):
         load_lexicon(lexicon)
+
+
+def test_general_vocabulary_reaches_administrative_terms() -> None:
+    cases = {
+        "plaza en un asilo para mi abuelo": "residencia",
+        "me han echado del trabajo": "desempleo",
+        "cobro las nominas tarde": "salario",
+        "tengo que pagar el ibi": "inmuebles",
+        "quiero ver mi historial del hospital": "clinica",
+    }
+    for query, administrative in cases.items():
+        assert set(tokens(administrative)) <= set(expand(query)), query
+
+
+def test_pets_are_not_hunting() -> None:
+    assert not set(tokens("caza")) & set(expand("registrar a mi perro"))

@@ -4,7 +4,7 @@ import pytest
 from pydantic import BaseModel
 
 from knowledge.feeds import Office, Procedure, Unit, load_feed
-from knowledge.text import fold, tokens
+from knowledge.text import char_grams, fold, phonetic, tokens, words
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,3 +57,44 @@ def test_spanish_normalisation() -> None:
         "queria renovar titulo familias numerosas"
     )
     assert tokens("🙂🙂 ¿¿??") == []
+
+
+def test_chat_shorthand_is_spelled_out() -> None:
+    assert words("Holaaa q tal, kiero saber xq no me dan la beca x favor tb") == (
+        "hola que tal quiero saber porque no me dan la beca por favor tambien".split()
+    )
+    assert tokens("kiero la lisencia d caza") == tokens("quiero la lisencia de caza")
+    assert words("kit digital, km") == ["kit", "digital", "km"]  # short k-words stay
+
+
+@pytest.mark.parametrize(
+    ("misspelt", "right"),
+    [("lisencia", "licencia"), ("bekas", "becas"), ("exumacion", "exhumación"),
+     ("subencion", "subvención"), ("jente", "gente"), ("cayes", "calles"), ("bolante", "volante")],
+)  # fmt: skip
+def test_sound_alike_spellings_share_a_phonetic_form(misspelt: str, right: str) -> None:
+    assert phonetic(fold(misspelt)) == phonetic(fold(right))
+
+
+def test_phonetic_keeps_hard_and_soft_sounds_apart() -> None:
+    assert phonetic("guerra") != phonetic("gerente")[:4]
+    assert (
+        phonetic("casa") == "kasa" and phonetic("cena") == "sena" and phonetic("chico") == "chiko"
+    )
+
+
+def test_char_grams_mark_word_edges_and_skip_function_words() -> None:
+    grams = char_grams("para la uni")
+    assert "#un" in grams and "uni" in grams and "#uni#" not in grams  # "uni" → "universidad"
+    assert not any("par" in g for g in grams)  # "para" is a function word
+    assert char_grams("empadronarme")[:3] == ["#em", "emp", "mpa"]
+    assert char_grams("🙂 ¿?") == []
+
+
+def test_stem_changing_verbs_reach_the_nouns_stem() -> None:
+    from knowledge.text import stem_variants
+
+    for verb, noun in (("renuevo", "renovación"), ("pido", "pedido"), ("cierro", "cerrado")):
+        [verb_stem], [noun_stem] = tokens(verb), tokens(noun)
+        assert verb_stem != noun_stem
+        assert noun_stem in stem_variants(verb_stem), (verb, stem_variants(verb_stem))

@@ -44,6 +44,25 @@ def test_citizen_questions_find_the_procedure(searcher: Searcher) -> None:
         assert expected in ids, (query, ids)
 
 
+def test_misspelt_words_are_found_by_the_ngram_view(searcher: Searcher) -> None:
+    query = "sertificado de enpadronamiento"  # no stem of it is in the catalogue
+    words_only = Searcher(searcher.index, searcher.encoder, gram_weight=0.0)
+    assert words_only.search(query, 5, mode="lexical") == []
+    assert [h.procedure.id for h in searcher.search(query, 3, mode="lexical")][:1] == ["C026"]
+    for misspelt, expected in {
+        "exumacion de un familiar": "C005",
+        "bolante de combivencia": "C082",
+    }.items():
+        ids = [hit.procedure.id for hit in searcher.search(misspelt, 5)]
+        assert expected in ids, (misspelt, ids)
+
+
+def test_weights_outside_0_1_are_refused(searcher: Searcher) -> None:
+    for weights in ({"lexical_weight": 1.5}, {"gram_weight": -0.1}, {"head_weight": 2.0}):
+        with pytest.raises(ValueError, match="between 0 and 1"):
+            Searcher(searcher.index, searcher.encoder, **weights)
+
+
 @pytest.mark.parametrize("query", ["", "   ", "🙂🙂🙂", "¿¿??!!"])
 def test_queries_without_words_give_no_results(searcher: Searcher, query: str) -> None:
     assert searcher.search(query, 5) == []

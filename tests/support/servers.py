@@ -12,15 +12,17 @@ import uvicorn
 from bot.processes import free_port
 from desk_api.app import create_app
 from desk_api.settings import Settings
+from knowledge.settings import KnowledgeSettings
 
 
 @contextmanager
-def web_app_in_thread(settings: Settings) -> Iterator[str]:
+def web_app_in_thread(
+    settings: Settings, knowledge: KnowledgeSettings | None = None
+) -> Iterator[str]:
     """Serve the real FastAPI app (HTTP + WebSockets) on a free loopback port."""
     port = free_port()
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
+    app = create_app(settings, knowledge)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
