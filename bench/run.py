@@ -309,12 +309,16 @@ KNOWLEDGE_BUILD_COLUMNS = (
     "peak RSS over baseline MB", "peak phase", "disk MB: BM25 / FAISS / vectors / records",
 )  # fmt: skip
 KNOWLEDGE_LATENCY_COLUMNS = (
-    "procedures", "BM25", "dense", "hybrid", "dense, torch 1 thread", "hybrid, torch 1 thread",
-    "hybrid, HNSW efSearch 64", "load average",
+    "procedures", "BM25", "dense", "hybrid", "dense, 1 thread", "hybrid, 1 thread",
+    "hybrid, 1 thread + HNSW", "load average",
 )  # fmt: skip
 KNOWLEDGE_BREAKDOWN_COLUMNS = (
-    "procedures", "query encoding", "BM25", "FAISS", "fusion", "candidates",
-    "`np.dot` fallbacks", "µs per `np.dot`",
+    "procedures", "threads", "query encoding", "BM25", "FAISS", "fusion", "candidates",
+    "`np.dot` fallbacks",
+)  # fmt: skip
+KNOWLEDGE_ANN_COLUMNS = (
+    "procedures", "index", "build s", "size MB", "p50 / p95 ms", "recall@10", "recall@50",
+    "top-10 score ratio",
 )  # fmt: skip
 
 
@@ -349,22 +353,25 @@ def knowledge_section() -> str:
     build = "\n".join(_build_row(s["procedures"], s["build"]) for s in sizes)
     latency = "\n".join(
         f"| {s['procedures']:,} | {ms(s['latency']['lexical'])} | {ms(s['latency']['dense'])} "
-        f"| {ms(s['latency']['hybrid'])} | {ms(s['latency_torch_1_thread']['dense'])} "
-        f"| {ms(s['latency_torch_1_thread']['hybrid'])} "
-        f"| {ms(s['latency_hnsw_ef64']['hybrid']) if 'latency_hnsw_ef64' in s else '—'} "
+        f"| {ms(s['latency']['hybrid'])} | {ms(s['latency_1_thread']['dense'])} "
+        f"| {ms(s['latency_1_thread']['hybrid'])} "
+        f"| {ms(s['latency_1_thread_hnsw']['hybrid']) if 'latency_1_thread_hnsw' in s else '—'} "
         f"| {s['load_average'][0]} → {s['load_average'][1]} |"
         for s in sizes
     )
     breakdown = "\n".join(
-        f"| {s['procedures']:,} | {ms(h['encode'])} | {ms(h['bm25'])} | {ms(h['faiss'])} "
-        f"| {ms(h['fusion'])} | {h['candidates_mean']} | {h['dot_fallbacks_mean']} "
-        f"| {h['dot_us']} |"
+        f"| {s['procedures']:,} | {threads} | {ms(h['encode'])} | {ms(h['bm25'])} "
+        f"| {ms(h['faiss'])} | {ms(h['fusion'])} | {h['candidates_mean']} "
+        f"| {h['dot_fallbacks_mean']} |"
         for s in sizes
-        for h in [s["hybrid_breakdown"]]
+        for threads, h in [
+            ("default", s["hybrid_breakdown"]),
+            ("1", s["hybrid_breakdown_1_thread"]),
+        ]
     )
     ann = "\n".join(
         f"| {s['procedures']:,} | {name} | {a['build_s']} | {a['size_mb']} | {ms(a)} "
-        f"| {a['recall_at_10']} | {a['recall_at_50']} |"
+        f"| {a['recall_at_10']} | {a['recall_at_50']} | {a['score_ratio_at_10']} |"
         for s in sizes
         for name, a in s.get("ann", {}).items()
     )
@@ -436,8 +443,7 @@ Searches ask for {r["candidates"]} neighbours, as hybrid search does; recall is 
 index, on the synthetic catalogue's vectors (many near-duplicates: the same card for different
 town halls).
 
-| procedures | index | build s | size MB | p50 / p95 ms | recall@10 | recall@{r["candidates"]} |
-|---|---|---|---|---|---|---|
+{_head(KNOWLEDGE_ANN_COLUMNS)}
 {ann}
 
 Raw numbers: `docs/benchmarks-knowledge.json`.
