@@ -7,8 +7,11 @@ synthetic catalogues of 10k and 100k procedures (``bench.synthetic_feed``, in a 
 Each index is built in a fresh process (so its peak memory is its own) through
 ``knowledge.index.build``; its progress callback splits the time and the peak RSS into the BM25,
 embedding and FAISS + write phases. Queries are the citizen queries of
-``knowledge/eval/queries.jsonl``, one at a time, warm, through ``knowledge.search.Searcher``.
-Writes docs/benchmarks-knowledge.json (``bench.run --report-only`` renders it).
+``knowledge/eval/queries.jsonl``, one at a time, warm, through ``knowledge.search.Searcher``,
+on the default thread count and on one thread; the parts of a hybrid query are timed inside the
+real call. Last, cheaper ways to encode a query are timed against ``Encoder.encode``.
+Writes docs/benchmarks-knowledge.json (``bench.run --report-only`` renders it in
+docs/benchmarks.md). Takes about half an hour on 2 idle cores, most of it embedding 100k passages.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -119,11 +123,12 @@ class _Phases:
         self.peak_mb: dict[str, float] = {}
         self._phase = ""
         self._started = 0.0
+        self.peak_reset = True
 
     def start(self, phase: str) -> None:
         self.stop()
         self._phase, self._started = phase, time.perf_counter()
-        reset_peak()
+        self.peak_reset = reset_peak() and self.peak_reset
 
     def stop(self) -> None:
         if self._phase:
@@ -182,6 +187,7 @@ def build_worker(feed_path: str, directory: str, model: str, events: Any) -> Non
                 "rss_before_build_mb": round(baseline, 1),
                 "peak_rss_mb": {k: round(v, 1) for k, v in phases.peak_mb.items()},
                 "peak_over_baseline_mb": round(max(phases.peak_mb.values()) - baseline, 1),
+                "peak_reset_per_phase": phases.peak_reset,
                 "vectors_mb": round(vectors_mb, 1),
                 "disk_mb": {
                     "bm25": folder_mb(base / knowledge_index.LEXICAL_DIR),
@@ -411,6 +417,61 @@ def single_thread() -> Iterator[None]:
         faiss.omp_set_num_threads(faiss_default)
 
 
+def encoding_variants(encoder: Encoder, model: str, queries: list[str]) -> dict[str, Any]:
+    """What cheaper query encodings would save: ``Encoder.encode`` (sentence-transformers, as
+    served) against the same transformer called directly (tokenizer, forward, mean pooling,
+    L2 norm: what the model's pooling config does) and against an int8 dynamically quantised
+    copy, on the default thread count and on one thread. ``cosine_to_served`` is how far each
+    variant's vectors move from the served ones (an index must be built with the same one)."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from knowledge.dense import resolve_model
+
+    transformer = SentenceTransformer(resolve_model(model), device="cpu")
+    tokenizer: Any = transformer[0].tokenizer
+    network: Any = transformer[0].auto_model
+    network.eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao's deprecation notice
+        quantised = torch.ao.quantization.quantize_dynamic(
+            network, {torch.nn.Linear}, dtype=torch.qint8
+        ).eval()
+
+    def direct(module: Any) -> Callable[[str], np.ndarray]:
+        def encode(text: str) -> np.ndarray:
+            with torch.inference_mode():
+                batch = tokenizer([text], truncation=True, max_length=256, return_tensors="pt")
+                hidden = module(**batch).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1)
+                return np.asarray(torch.nn.functional.normalize(pooled, dim=-1)[0].numpy())
+
+        return encode
+
+    variants: dict[str, Callable[[str], np.ndarray]] = {
+        "Encoder.encode (served)": lambda text: encoder.encode([text])[0],
+        "transformer called directly": direct(network),
+        "direct, int8 dynamic quantisation": direct(quantised),
+    }
+    served = np.stack([encoder.encode([q])[0] for q in queries])
+    results: dict[str, Any] = {}
+    for name, encode in variants.items():
+        cosine = (np.stack([encode(q) for q in queries]) * served).sum(axis=1)
+        row: dict[str, Any] = {
+            "cosine_to_served_mean": round(float(cosine.mean()), 4),
+            "cosine_to_served_min": round(float(cosine.min()), 4),
+        }
+        for label, context in (("default_threads", contextlib.nullcontext()),
+                               ("1_thread", single_thread())):  # fmt: skip
+            with context:
+                for query in queries[:WARMUP]:
+                    encode(query)
+                row[label] = stats([time_ms(encode, query) for query in queries])
+        results[name] = row
+    return results
+
+
 # --- exact vs approximate FAISS ------------------------------------------------------------
 
 
@@ -625,6 +686,8 @@ def main(
             save(results, output)  # a size at a time: the 100k build is long
             progress.remove_task(task)
             progress.advance(overall)
+        progress.update(overall, description="query encoding variants")
+        results["query_encoding_variants"] = encoding_variants(encoder, model, texts)
     save(results, output)
     print_summary(results)
     console.print(f"raw results: {output}")

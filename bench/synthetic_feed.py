@@ -4,11 +4,13 @@ A real catalogue of 10k–100k cards is mostly the same few hundred kinds of pro
 many bodies (each town hall, county association and provincial council has its own licences,
 grants and registers) and repeated by call year. So each synthetic card takes a sample card,
 gives it an issuing body (a real Extremaduran municipality, county or province) or a call year,
-mixes in requirements and documents of another card of the same category, varies the wording
-with administrative synonyms and adds what local cards add: by-law and gazette references,
-addresses, dates and amounts. That keeps the BM25 vocabulary growing with the catalogue (place
-names, numbers) and the posting lists of common terms ("solicitud", "certificado") as long as in
-a real one.
+mixes in requirements and documents of another card (mostly of the same category), varies the
+wording with administrative synonyms and adds what local cards add: by-law and gazette
+references, addresses, dates and amounts. Each term keeps about the share of cards it has in the
+sample, so the posting lists a query walks ("solicitud", "certificado", "ayuda") are as long as in
+a real catalogue of that size. The vocabulary is not: it stops growing at about 2,500 stems (the
+sample has 2,050), where a real catalogue keeps adding names and technical terms; that changes the
+size of the vocabulary tables, not the work per query.
 
 Card ``i`` depends only on the seed and ``i`` (never on the size), so the 10k feed is a prefix of
 the 100k one. The sample cards come first, unchanged, so the citizen queries keep their answers.
