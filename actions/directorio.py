@@ -14,22 +14,23 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.forms_common import asking, explained_this_turn, is_interruption, latest_text
+from actions.forms_common import AskUnlessExplained, asking, is_interruption, latest_text
 from actions.knowledge_access import HUMAN_BUTTON, KnowledgeUnavailable, apologise, consult
 from knowledge.answers import button_title, unit_card
 from knowledge.base import KnowledgeBase
 
 SLOT = "unidades"
 ENTITY = "unidad"
+HOW = (
+    "su sigla (por ejemplo, SEPAD o SEXPE) o el tema (por ejemplo, «becas» o «licencias de caza»)."
+)
 ASK = (
     "¿De qué consejería, dirección general o servicio necesita los datos de contacto? Puede "
-    "decirme su nombre, su sigla (por ejemplo, SEPAD o SEXPE) o el tema (por ejemplo, «becas» "
-    "o «licencias de caza»)."
+    f"decirme su nombre, {HOW}"
 )
 NOT_FOUND = (
     "No encuentro ninguna unidad con ese nombre. Dígame el nombre de la consejería, dirección "
-    "general o servicio, su sigla (por ejemplo, SEPAD o SEXPE) o el tema (por ejemplo, "
-    "«becas» o «licencias de caza»)."
+    f"general o servicio, {HOW}"
 )
 
 
@@ -77,18 +78,11 @@ class ValidateFormularioDirectorio(FormValidationAction):
         return {SLOT: value if isinstance(value, list) and value else None}
 
 
-class ActionAskUnidades(Action):
-    """Asks which unit, unless a validation message already did this turn."""
+class ActionAskUnidades(AskUnlessExplained):
+    question, openings = ASK, (NOT_FOUND,)
 
     def name(self) -> str:
         return "action_ask_unidades"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        if not explained_this_turn(tracker, (NOT_FOUND,)):
-            dispatcher.utter_message(text=ASK)
-        return []
 
 
 class ActionConsultarDirectorio(Action):

@@ -7,7 +7,12 @@ alone, the form rejects the turn and the interruption/cancellation rules take ov
 
 from __future__ import annotations
 
-from rasa_sdk import Tracker
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
 
 # Intents that never answer a form's question.
 INTERRUPTIONS = frozenset(
@@ -61,3 +66,22 @@ def explained_this_turn(tracker: Tracker, openings: tuple[str, ...]) -> bool:
         if event.get("event") == "bot" and str(event.get("text") or "").startswith(openings):
             return True
     return False
+
+
+class AskUnlessExplained(Action, ABC):
+    """A form's ``action_ask_<slot>``: asks ``question``, unless one of the form's validation
+    messages (starting with one of ``openings``) already asked again this turn."""
+
+    question: ClassVar[str]
+    openings: ClassVar[tuple[str, ...]]
+    buttons: ClassVar[list[dict[str, str]]] = []
+
+    @abstractmethod
+    def name(self) -> str: ...
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if not explained_this_turn(tracker, self.openings):
+            dispatcher.utter_message(text=self.question, buttons=list(self.buttons))
+        return []

@@ -8,7 +8,6 @@ Several municipalities for one name ("Villanueva") become buttons to choose from
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,7 +17,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.forms_common import asking, explained_this_turn, is_interruption, latest_text
+from actions.forms_common import AskUnlessExplained, asking, is_interruption, latest_text
 from actions.knowledge_access import HUMAN_BUTTON, KnowledgeUnavailable, apologise, consult
 from knowledge.base import KnowledgeBase
 from knowledge.geo import Place, Resolution
@@ -90,7 +89,7 @@ class ValidateFormularioOficina(FormValidationAction):
         if resolution is None:
             return {}
         if resolution.place is not None:
-            return {SLOT: slot_value(resolution.place)}
+            return {SLOT: resolution.place.slot_value}
         if resolution.candidates:
             dispatcher.utter_message(
                 text=AMBIGUOUS,
@@ -115,40 +114,11 @@ class ValidateFormularioOficina(FormValidationAction):
         return {SLOT: value if isinstance(value, str) and value else None}
 
 
-class ActionAskUbicacion(Action):
-    """Asks where the citizen is, unless a validation message already did this turn."""
+class ActionAskUbicacion(AskUnlessExplained):
+    question, openings, buttons = ASK, VALIDATION_OPENINGS, [SHARE_BUTTON]
 
     def name(self) -> str:
         return "action_ask_ubicacion"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        if not explained_this_turn(tracker, VALIDATION_OPENINGS):
-            dispatcher.utter_message(text=ASK, buttons=[SHARE_BUTTON])
-        return []
-
-
-def slot_value(place: Place) -> str:
-    """What the form keeps: the point to measure from and how to name it (no re-resolving, so
-    a locality such as Valdesalor keeps its own point and name)."""
-    return json.dumps(
-        {"name": place.name, "locality": place.locality, "lat": place.lat, "lon": place.lon,
-         "matched": place.matched, "distance_km": place.distance_km},
-        ensure_ascii=False,
-    )  # fmt: skip
-
-
-def place_from_slot(value: str) -> Place | None:
-    try:
-        data = json.loads(value)
-        return Place(
-            ine_code="", name=str(data["name"]), province="", lat=float(data["lat"]),
-            lon=float(data["lon"]), matched=data["matched"],
-            locality=data.get("locality"), distance_km=data.get("distance_km"),
-        )  # fmt: skip
-    except (ValueError, KeyError, TypeError):
-        return None
 
 
 def nearest_text(kb: KnowledgeBase, place: Place, now: datetime) -> str:
@@ -186,7 +156,7 @@ class ActionBuscarOficina(Action):
         value = str(tracker.get_slot(SLOT) or "")
 
         def build(kb: KnowledgeBase) -> str | None:
-            place = place_from_slot(value)
+            place = Place.from_slot_value(value)
             if place is None:
                 return None
             return nearest_text(kb, place, datetime.now(ZoneInfo(kb.settings.timezone)))

@@ -16,6 +16,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.forms_common import latest_text
 from actions.knowledge_access import HUMAN_BUTTON, KnowledgeUnavailable, apologise, consult
 from knowledge.answers import aspects, button_title, procedure_aspects, procedure_card
 from knowledge.base import KnowledgeBase, ProcedureResult
@@ -52,11 +53,6 @@ def _button(procedure: Procedure) -> dict[str, str]:
     }
 
 
-def _question(tracker: Tracker) -> str:
-    text = str((tracker.latest_message or {}).get("text") or "")
-    return "" if text.startswith("/") else text  # a button payload carries no question
-
-
 class ActionInformarTramite(Action):
     def name(self) -> str:
         return "action_informar_tramite"
@@ -65,7 +61,7 @@ class ActionInformarTramite(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         chosen = next(tracker.get_latest_entity_values(ENTITY), None)
-        question = _question(tracker)
+        question = latest_text(tracker)
         context = tracker.get_slot(SLOT)
         try:
             if chosen:
@@ -143,7 +139,7 @@ async def answer_from_knowledge(
     """For a message the NLU did not understand: the procedure card if the knowledge base is
     sure about it, or its plausible candidates as choices (events to return); None when it has
     nothing worth showing (the caller asks to rephrase or hands off)."""
-    question = _question(tracker)
+    question = latest_text(tracker)
     if not [t for t in tokens(question) if t not in GENERIC]:
         return None
     try:

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import csv
 import difflib
+import json
 import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
@@ -243,10 +244,17 @@ class Place:
 
     @property
     def slot_value(self) -> str:
-        """The ``ubicacion`` slot: "geo:lat,lon" for coordinates, else "ine:CODE"."""
-        if self.matched == "coordinates":
-            return f"geo:{self.lat:.5f},{self.lon:.5f}"
-        return f"ine:{self.ine_code}"
+        """The ``ubicacion`` slot: the whole place as JSON, so a locality keeps its own point
+        and name and coordinates keep the citizen's point (nothing is resolved again)."""
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_slot_value(cls, value: str) -> Place | None:
+        """The inverse of ``slot_value``; None for anything else."""
+        try:
+            return cls(**json.loads(value))
+        except (ValueError, TypeError):
+            return None
 
 
 @dataclass(frozen=True)
@@ -358,15 +366,6 @@ class Gazetteer:
             return Resolution(place=self.nearest_municipality(lat, lon))
         except ValueError:
             return Resolution()
-
-    def from_slot_value(self, value: str) -> Place | None:
-        """The inverse of ``Place.slot_value`` ("ine:06083", "geo:38.9,-6.3")."""
-        kind, _, rest = value.partition(":")
-        if kind == "ine":
-            return self.municipality(rest.strip())
-        if kind == "geo":
-            return self.resolve_coordinates_text(rest)
-        return None
 
     def resolve_coordinates_text(self, text: str) -> Place | None:
         point = parse_coordinates(text)

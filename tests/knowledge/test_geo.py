@@ -18,6 +18,7 @@ from knowledge.geo import (
     DEFAULT_GEO_DIR,
     Gazetteer,
     GeoDataError,
+    Place,
     Resolution,
     edit_distance,
     fold_place,
@@ -377,16 +378,16 @@ def test_coordinates_as_numbers(gazetteer: Gazetteer) -> None:
 
 
 def test_slot_values_round_trip(gazetteer: Gazetteer) -> None:
-    merida = gazetteer.resolve("Mérida").place
-    point = gazetteer.resolve("38.91740, -6.34420").place
-    assert merida is not None and point is not None
-    assert merida.slot_value == "ine:06083"
-    assert point.slot_value == "geo:38.91740,-6.34420"
-    assert gazetteer.from_slot_value("ine:06083") == gazetteer.municipality("06083")
-    again = gazetteer.from_slot_value(point.slot_value)
-    assert again is not None and (again.ine_code, again.lat) == ("06083", 38.9174)
-    assert gazetteer.from_slot_value("ine:99999") is None
-    assert gazetteer.from_slot_value("nonsense") is None
+    for text in ("Mérida", "38.91740, -6.34420", "oficina en Valdesalor", "10164"):
+        place = gazetteer.resolve(text).place
+        assert place is not None, text
+        assert Place.from_slot_value(place.slot_value) == place, text
+    named = gazetteer.resolve("Valdesalor").place
+    assert named is not None
+    again = Place.from_slot_value(named.slot_value)
+    assert again is not None and again.label == "Valdesalor (Cáceres)"
+    assert Place.from_slot_value("ine:06083") is None
+    assert Place.from_slot_value('{"name": "Mérida"}') is None
 
 
 # -- loading ---------------------------------------------------------------------------------
