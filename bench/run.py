@@ -431,37 +431,50 @@ def _knowledge_findings(r: dict[str, Any]) -> str:
             )
         )
     variants = r.get("query_encoding_variants")
-    if variants:
-        served = variants["Encoder.encode (served)"]["default_threads"]["p50_ms"]
-        direct = variants["transformer called directly"]["default_threads"]["p50_ms"]
+    if variants and "Encoder.encode_query (served)" in variants:
+        served = variants["Encoder.encode_query (served)"]["1_thread"]["p50_ms"]
+        batch = variants["Encoder.encode (batch path)"]["1_thread"]["p50_ms"]
         int8 = variants["direct, int8 dynamic quantisation"]
         lines.append(
-            f"- Query encoding: `Encoder.encode` goes through `SentenceTransformer.encode`, which "
-            "per call looks up the device over all parameters, calls `model.eval()` over every "
-            f"module and inspects signatures; calling the transformer directly gives the same "
-            f"vectors in {direct} ms instead of {served} ms (p50). int8 dynamic quantisation "
-            f"takes {int8['default_threads']['p50_ms']} ms but moves the vectors (cosine to the "
-            f"served ones {int8['cosine_to_served_mean']} on average, "
+            f"- Query encoding on one thread: `Encoder.encode_query` (the model's own modules on "
+            f"one text) takes {served} ms (p50) against {batch} ms through "
+            "`SentenceTransformer.encode`, which per call looks up the device over all "
+            "parameters, sorts and chunks the batch and inspects signatures. int8 dynamic "
+            f"quantisation takes {int8['1_thread']['p50_ms']} ms but moves the vectors (cosine "
+            f"to the served ones {int8['cosine_to_served_mean']} on average, "
             f"{int8['cosine_to_served_min']} at worst)."
+        )
+    carried = [s for s in r["sizes"] if "carried" in s]
+    if carried:
+        lines.append(
+            "- Not measured again in this run: "
+            + "; ".join(
+                f"{s['procedures']:,} procedures (measured {s['carried']['date']} at commit "
+                f"{s['carried']['commit']}, before queries were served on one thread through "
+                "`Encoder.encode_query`)"
+                for s in carried
+            )
+            + "."
         )
     return "\n".join(lines)
 
 
 def _knowledge_fixes() -> str:
-    return """Suggested fixes, in `knowledge/` (not changed by the benchmark), by gain:
-1. Serve queries with torch and FAISS on one thread (`torch.set_num_threads(1)` and
-   `faiss.omp_set_num_threads(1)` where the encoder is created for serving, or
-   `OMP_NUM_THREADS=1` in the action server's and web app's environment; keep every core for
-   `tuatencion knowledge index`). It costs a few ms of encoding on an idle machine (table above)
-   and removes the ten-fold tail when other processes use the cores.
-2. Encode a query by calling the transformer directly in `Encoder.encode` for a single text
-   (tokenizer, forward under `torch.inference_mode`, mean pooling, L2 norm: identical vectors), and
-   keep a small LRU cache of query vectors by cleaned query text (citizens repeat questions).
-3. Beyond about 10,000 procedures: FAISS IVF (nprobe 32) instead of the exact scan, and a
+    return """Applied after the first runs (`knowledge/dense.py`, `knowledge/base.py`):
+1. Queries are served with torch and FAISS on one thread (`TUA_KB_QUERY_THREADS`, default 1, set
+   once the index is loaded; `tuatencion knowledge index` keeps every core). It costs a little
+   encoding time on an idle machine and removes the ten-fold tail when other processes use the
+   cores.
+2. A query is encoded by `Encoder.encode_query`: the model's own modules on one text under
+   `torch.inference_mode`, the same vector as `Encoder.encode` (tested), without its batching.
+
+Still suggested, by gain:
+1. Beyond about 10,000 procedures: FAISS IVF (nprobe 32) instead of the exact scan, and a
    cheaper n-gram channel (score n-grams only for query words missing from the word vocabulary,
    or only over the candidate union); the n-gram models are also what makes the BM25 build
    memory and the loaded index large (build table).
-4. int8 quantisation only with the index rebuilt by the same quantised model and a new
+2. A small LRU cache of query vectors by cleaned query text (citizens repeat questions).
+3. int8 quantisation only with the index rebuilt by the same quantised model and a new
    `tuatencion knowledge evaluate` run: it changes the vectors."""
 
 
@@ -532,7 +545,8 @@ time, warm, k={r["k"]} ({r["candidates"]} candidates from each retriever), throu
 and FAISS set to one thread (the default is one per core); HNSW: M=32, efSearch
 {r["hnsw_ef_in_hybrid"]}.
 
-Target, hybrid p95 < {target["p95_ms"]} ms at {target["size"]:,} procedures: {verdict}.
+Target, hybrid p95 < {target["p95_ms"]} ms at {target["size"]:,} procedures, as served
+({"one thread" if target.get("threads") == 1 else "default threads"}): {verdict}.
 
 {_knowledge_findings(r)}
 

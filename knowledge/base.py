@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from knowledge import index as knowledge_index
 from knowledge.confidence import ConfidenceModel, Vocabulary, features, shown
-from knowledge.dense import encoder
+from knowledge.dense import encoder, set_query_threads
 from knowledge.directory import Directory
 from knowledge.feeds import Feed, Office, Procedure, Unit, load_feed
 from knowledge.geo import Gazetteer, GeoDataError
@@ -48,9 +48,13 @@ class ProcedureResult:
     query: str
     hits: list[Hit]
     probability: float  # that the card or an alternative is right (0 when there are no hits)
-    answer: bool  # probability reaches the threshold: answer with hits[0]
     threshold: float
     alternatives: list[Hit] = field(default_factory=list)  # close runners-up worth offering
+
+    @property
+    def answer(self) -> bool:
+        """Sure enough to answer with ``hits[0]``."""
+        return bool(self.hits) and self.probability >= self.threshold
 
     @property
     def plausible(self) -> bool:
@@ -76,6 +80,7 @@ class KnowledgeBase:
             raise KnowledgeUnavailable(f"procedure index unavailable: {exc}") from exc
         if rebuilt:
             logger.info("knowledge index built in %s", settings.index_dir)
+        set_query_threads(settings.query_threads)
         return Searcher(built, enc, settings.lexical_weight, settings.expansion_weight)
 
     @cached_property
@@ -146,16 +151,14 @@ class KnowledgeBase:
         with self._lock:
             hits = self.searcher.search(query, k) if query else []
             if not hits:
-                return ProcedureResult(query, [], 0.0, False, threshold)
+                return ProcedureResult(query, [], 0.0, threshold)
             values = features(query, hits, self.vocabulary)
         if model is not None:
             probability = model.probability(values)
         else:
             probability = values["weighted_coverage"]
         offered = shown(hits, self.settings.close_score_margin)
-        return ProcedureResult(
-            query, hits, round(probability, 4), probability >= threshold, threshold, offered[1:]
-        )
+        return ProcedureResult(query, hits, round(probability, 4), threshold, offered[1:])
 
     def procedure(self, identifier: str) -> Procedure | None:
         return self.procedures.get(identifier)

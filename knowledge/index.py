@@ -19,7 +19,7 @@ from knowledge.dense import DenseIndex, Encoder, passage
 from knowledge.feeds import Feed, Procedure, load_feed
 from knowledge.lexical import LexicalIndex
 
-FORMAT_VERSION = 2  # 2: four BM25 parts (words, grams, head_words, head_grams)
+FORMAT_VERSION = 3  # 2: four BM25 parts (words, grams, head_words, head_grams); 3: "cl@ve"
 MANIFEST = "manifest.json"
 RECORDS = "procedures.jsonl"
 VECTORS = "vectors.npy"

@@ -84,7 +84,7 @@ class Searcher:
             if mode != "dense"
             else {}
         )
-        vector = self.encoder.encode([query])[0] if mode != "lexical" else None
+        vector = self.encoder.encode_query(query) if mode != "lexical" else None
         dense = dict(self.index.dense.search(vector, pool)) if vector is not None else {}
         best_bm25 = max(lexical.values(), default=0.0)
         weight = {"hybrid": self.lexical_weight, "lexical": 1.0, "dense": 0.0}[mode]

@@ -38,6 +38,8 @@ class KnowledgeSettings(BaseSettings):
     answer_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     # Runners-up are offered as alternatives when their fused score is this close to the best.
     close_score_margin: float = Field(default=0.08, ge=0.0, le=1.0)
+    # Torch/FAISS threads once the index is loaded (0: one per core). One is fastest under load.
+    query_threads: int = Field(default=1, ge=0, le=64)
     timezone: str = "Europe/Madrid"
     # Load the index and the model when a process starts rather than on the first question.
     warm_up: bool = True

@@ -17,6 +17,7 @@ from functools import lru_cache
 import Stemmer
 
 _TOKEN = re.compile(r"[a-zñ0-9]+")
+_AT_IN_WORD = re.compile(r"(?<=[a-zñ])@")  # "Cl@ve", "tod@s": the arroba stands for an "a"
 _REPEATS = re.compile(r"([a-zñ])\1{2,}")  # "siiii" → "si"; legitimate doubles (ll, rr, cc) stay
 
 # Chat and SMS shorthand, whole words, already folded. General Spanish usage, not any query set.
@@ -76,7 +77,7 @@ def fold(text: str) -> str:
 def words(text: str) -> list[str]:
     """Folded words with chat shorthand spelled out and shouted letters reduced."""
     result: list[str] = []
-    for word in _TOKEN.findall(_REPEATS.sub(r"\1", fold(text))):
+    for word in _TOKEN.findall(_REPEATS.sub(r"\1", _AT_IN_WORD.sub("a", fold(text)))):
         expanded = SHORTHAND.get(word)
         if (
             expanded is None and word[:1] == "k" and len(word) > 3 and word[1] in "aeiou"

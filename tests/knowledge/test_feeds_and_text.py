@@ -65,6 +65,8 @@ def test_chat_shorthand_is_spelled_out() -> None:
     )
     assert tokens("kiero la lisencia d caza") == tokens("quiero la lisencia de caza")
     assert words("kit digital, km") == ["kit", "digital", "km"]  # short k-words stay
+    assert words("sacar la Cl@ve, tod@s") == ["sacar", "la", "clave", "todas"]
+    assert words("@junta ex@") == ["junta", "exa"]  # an arroba after a letter only
 
 
 @pytest.mark.parametrize(

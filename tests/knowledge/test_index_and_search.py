@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from knowledge import index as knowledge_index
@@ -133,3 +134,13 @@ def test_metrics_by_hand() -> None:
     mrr = round((1 + 1 / 3 + 1 / 7) / 4, 4)
     expected = {"recall@1": 0.25, "recall@5": 0.5, "recall@10": 0.75, "mrr": mrr}
     assert metrics([1, 3, None, 7], 10) == expected
+
+
+def test_a_query_is_encoded_as_in_the_index(searcher: Searcher) -> None:
+    """Queries take a shorter path through the model than passages: the vectors must match."""
+    texts = ["me he mudado y tengo que cambiar el padrón", "¿cuánto cuesta la licencia de caza?"]
+    batch = searcher.encoder.encode(texts)
+    for text, vector in zip(texts, batch, strict=True):
+        single = searcher.encoder.encode_query(text)
+        assert single.dtype == np.float32 and single.shape == vector.shape
+        assert float(np.dot(single, vector)) > 0.9999, text

@@ -61,6 +61,15 @@ def test_close_runners_up_are_offered(kb: KnowledgeBase) -> None:
                for h in result.alternatives)  # fmt: skip
 
 
+def test_queries_run_on_the_configured_threads(kb: KnowledgeBase) -> None:
+    import faiss
+    import torch
+
+    assert kb.settings.query_threads == 1
+    assert torch.get_num_threads() == 1
+    assert faiss.omp_get_max_threads() == 1
+
+
 def test_units_and_offices_load_from_the_configured_feeds(kb: KnowledgeBase) -> None:
     assert kb.directory.get("A11002926") is not None
     assert len(kb.offices) >= 60
