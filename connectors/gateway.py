@@ -16,14 +16,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from connectors import pii_vault
 from connectors.channels import Channel, WebChatChannel
-from connectors.pii import mask
 from connectors.rasa_client import BotReply, RasaClient, RasaUnavailable
 from desk_api.errors import InvalidInput, NotFound, Unauthorized
 from desk_api.live import LiveHub
 from desk_api.models import Conversation, Message, utcnow
 from desk_api.schemas import MessageOut
 from desk_api.security import citizen_token_matches, new_citizen_token
+from desk_api.selfservice.access import SelfServiceAccess
 from desk_api.services import desk_events
 from desk_api.services.transcript import append_message, audit
 from handoff import notices
@@ -49,8 +50,10 @@ class Gateway:
         rasa: RasaClient,
         hub: LiveHub,
         max_message_chars: int,
+        self_service: SelfServiceAccess | None = None,
     ) -> None:
         self._sessions = sessions
+        self._self_service = self_service
         self._rasa = rasa
         self._hub = hub
         self._max_chars = max_message_chars
@@ -125,6 +128,9 @@ class Gateway:
                 message = await append_message(
                     session, conversation_id, "citizen", text, client_message_id=client_message_id
                 )
+                bot_text = (
+                    payload if payload else await pii_vault.mask(session, conversation_id, text)
+                )
                 await session.commit()
             except IntegrityError:  # the same client_message_id raced in
                 await session.rollback()
@@ -139,8 +145,12 @@ class Gateway:
         if controller == Controller.HUMAN:
             return InboundResult(stored, [], controller)
 
-        bot_text = payload if payload else mask(text)
-        meta = {"channel": conversation.channel, "message_id": stored.id, **(metadata or {})}
+        meta = {
+            "channel": conversation.channel,
+            "message_id": stored.id,
+            **(metadata or {}),
+            **self._platform_access(conversation_id),
+        }
         try:
             replies = await self._rasa.send(conversation_id, bot_text, meta)
         except RasaUnavailable as exc:
@@ -254,6 +264,10 @@ class Gateway:
             )
             return
         await channel.deliver(conversation, messages)
+
+    def _platform_access(self, conversation_id: str) -> dict[str, Any]:
+        """Message metadata that lets the bot's actions call the self-service API."""
+        return self._self_service.metadata(conversation_id) if self._self_service else {}
 
     def notify_controller(self, conversation: Conversation) -> None:
         if conversation.channel == self.webchat.name:

@@ -20,7 +20,8 @@ from desk_api import logs
 from desk_api.db import make_engine, make_sessionmaker
 from desk_api.errors import DomainError
 from desk_api.live import LiveHub
-from desk_api.routes import auth, conversations, health, live, pages
+from desk_api.routes import auth, conversations, health, live, pages, selfservice
+from desk_api.selfservice.access import SelfServiceAccess
 from desk_api.settings import Settings, get_settings
 from knowledge.base import KnowledgeBase, KnowledgeUnavailable, shared
 from knowledge.settings import KnowledgeSettings, get_knowledge_settings
@@ -46,8 +47,11 @@ def create_app(
         app.state.settings = settings
         app.state.hub = LiveHub()
         app.state.sessions = make_sessionmaker(engine)
+        access = SelfServiceAccess(
+            settings.internal_url, settings.jwt_key(), settings.self_service_token_minutes
+        )
         app.state.gateway = Gateway(
-            app.state.sessions, rasa, app.state.hub, settings.max_message_chars
+            app.state.sessions, rasa, app.state.hub, settings.max_message_chars, access
         )
         app.state.knowledge = shared(knowledge)
         if knowledge.warm_up:  # load in the background: the app answers meanwhile
@@ -68,6 +72,7 @@ def create_app(
         live.router,
         health.router,
         pages.router,
+        selfservice.router,
     ):
         app.include_router(router)
     app.mount("/static/chat", StaticFiles(directory=pages.CHAT_DIR), name="chat-static")

@@ -118,6 +118,11 @@ def evaluate(nlu: Annotated[Path, typer.Argument(help="Rasa NLU YAML file")]) ->
     sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
 
 
+def _loopback(host: str) -> str:
+    """Where a process on this machine reaches a server bound to ``host``."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
 def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -138,7 +143,11 @@ def run() -> None:
         processes.rasa_service(bot, model, token, action_url),
         processes.web_service(
             bot,
-            {"TUA_RASA_TOKEN": token, "TUA_RASA_URL": f"http://{bot.rasa_host}:{bot.rasa_port}"},
+            {
+                "TUA_RASA_TOKEN": token,
+                "TUA_RASA_URL": f"http://{bot.rasa_host}:{bot.rasa_port}",
+                "TUA_INTERNAL_URL": f"http://{_loopback(bot.web_host)}:{bot.web_port}",
+            },
         ),
     ]
     supervisor = processes.Supervisor(bot.project_root)

@@ -13,8 +13,8 @@ from starlette.requests import HTTPConnection
 from connectors.gateway import Gateway
 from desk_api.errors import Unauthorized
 from desk_api.live import LiveHub
-from desk_api.models import Agent
-from desk_api.security import decode_access_token
+from desk_api.models import Agent, Conversation
+from desk_api.security import decode_access_token, decode_self_service_token
 from desk_api.services.desk import DeskContext
 from desk_api.settings import Settings
 
@@ -81,3 +81,19 @@ async def citizen_token(credentials: BearerDep) -> str | None:
 
 
 CitizenToken = Annotated[str | None, Depends(citizen_token)]
+
+
+async def get_self_service_conversation(
+    credentials: BearerDep, session: SessionDep, settings: SettingsDep
+) -> str:
+    """The conversation whose self-service token the caller (the bot's action) presents."""
+    token = credentials.credentials if credentials else None
+    conversation_id = decode_self_service_token(token, settings.jwt_key()) if token else None
+    if conversation_id is None:
+        raise Unauthorized("Falta el token de autoservicio de la conversación, o ha caducado.")
+    if await session.get(Conversation, conversation_id) is None:
+        raise Unauthorized("La conversación del token de autoservicio no existe.")
+    return conversation_id
+
+
+SelfServiceConversation = Annotated[str, Depends(get_self_service_conversation)]

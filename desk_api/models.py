@@ -70,6 +70,8 @@ class Conversation(Base):
     tier: Mapped[str | None] = mapped_column(String(4))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     assigned_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    # The Miespacio account, once the citizen verified an email or mobile in this conversation.
+    citizen_id: Mapped[str | None] = mapped_column(ForeignKey("citizens.id"), index=True)
     handoff: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     handed_off_at: Mapped[datetime | None] = mapped_column()
@@ -136,3 +138,7 @@ class AuditEvent(Base):
     actor_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+# The self-service tables share this metadata (Conversation.citizen_id points at one of them).
+from desk_api.selfservice import models as _selfservice_models  # noqa: E402, F401

@@ -54,3 +54,35 @@ def hash_citizen_token(token: str) -> str:
 
 def citizen_token_matches(token: str, token_hash: str | None) -> bool:
     return token_hash is not None and hmac.compare_digest(hash_citizen_token(token), token_hash)
+
+
+SELF_SERVICE_AUDIENCE = "tuatencion:selfservice"
+
+
+def create_self_service_token(conversation_id: str, key: str, ttl_minutes: int) -> str:
+    """What the bot's actions present to the self-service API: valid for one conversation only
+    (it travels in the message metadata the gateway sends to Rasa)."""
+    now = datetime.now(UTC)
+    claims = {
+        "sub": conversation_id,
+        "aud": SELF_SERVICE_AUDIENCE,
+        "iat": now,
+        "exp": now + timedelta(minutes=ttl_minutes),
+    }
+    return jwt.encode(claims, key, algorithm=JWT_ALGORITHM)
+
+
+def decode_self_service_token(token: str, key: str) -> str | None:
+    """The conversation a valid self-service token is for; None otherwise (a desk token, which
+    has no audience, is refused here, and this one is refused by the desk)."""
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[JWT_ALGORITHM],
+            audience=SELF_SERVICE_AUDIENCE,
+            options={"require": ["exp", "aud", "sub"]},
+        )
+        return str(claims["sub"])
+    except (jwt.PyJWTError, KeyError):
+        return None

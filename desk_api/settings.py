@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = None
     jwt_ttl_minutes: int = Field(default=12 * 60, ge=5)
 
+    # Where the action server reaches this app's self-service API (loopback in development),
+    # and how long the per-conversation token the gateway hands the bot is valid.
+    internal_url: str = "http://127.0.0.1:8000"
+    self_service_token_minutes: int = Field(default=120, ge=5)
+
     # Limits on citizen input.
     max_message_chars: int = Field(default=4000, ge=100)
 

@@ -1,6 +1,6 @@
 import pytest
 
-from connectors.pii import mask
+from connectors.pii import find, mask, mask_with_refs
 
 
 @pytest.mark.parametrize(
@@ -26,3 +26,19 @@ def test_personal_data_is_masked(text: str, expected: str) -> None:
 )
 def test_ordinary_numbers_are_kept(text: str) -> None:
     assert mask(text) == text
+
+
+def test_numbered_references_and_invalid_check_letters() -> None:
+    refs = {"12345678Z": "DNI_1", "maria@correo.es": "EMAIL_1"}
+    text = "soy 12.345.678-z, o 12345678A, escribid a Maria@Correo.es o al 600 11 22 33"
+    masked = mask_with_refs(text, lambda found: refs.get(found.value))
+    assert masked == "soy [DNI_1], o [DNI_INVALIDO], escribid a [EMAIL_1] o al [TELEFONO]"
+    assert [(f.kind, f.value, f.valid) for f in find(text)] == [
+        ("DNI", "12345678Z", True),
+        ("DNI", "12345678A", False),
+        ("EMAIL", "maria@correo.es", True),
+        ("TELEFONO", "+34600112233", True),
+    ]
+    assert mask_with_refs("NIE X-1234567-L y Y1234567A", lambda _f: "NIE_1") == (
+        "NIE [NIE_1] y [NIE_INVALIDO]"
+    )
