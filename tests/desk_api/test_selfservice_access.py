@@ -66,7 +66,9 @@ async def test_the_bot_sees_references_and_acts_only_for_its_conversation(
 ) -> None:
     await citizen.say("mi dni es 12345678Z y mi correo ana@correo.es")
     rasa = RasaClient(
-        settings.rasa_url, settings.rasa_token.get_secret_value() if settings.rasa_token else None
+        settings.rasa_url,
+        settings.rasa_token.get_secret_value() if settings.rasa_token else None,
+        settings.rasa_timeout_seconds,
     )
     try:
         events = await rasa.tracker_events(citizen.conversation_id)
