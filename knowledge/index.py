@@ -19,7 +19,8 @@ from knowledge.dense import DenseIndex, Encoder, passage
 from knowledge.feeds import Feed, Procedure, load_feed
 from knowledge.lexical import LexicalIndex
 
-FORMAT_VERSION = 3  # 2: four BM25 parts (words, grams, head_words, head_grams); 3: "cl@ve"
+# 2: four BM25 parts (words, grams, head_words, head_grams); 3: "cl@ve"; 4: int8 default model
+FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
 RECORDS = "procedures.jsonl"
 VECTORS = "vectors.npy"

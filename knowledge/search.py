@@ -22,7 +22,7 @@ from knowledge.feeds import Procedure
 from knowledge.index import KnowledgeIndex
 
 MAX_QUERY_CHARS = 1000
-DEFAULT_LEXICAL_WEIGHT = 0.7
+DEFAULT_LEXICAL_WEIGHT = 0.8
 DEFAULT_EXPANSION_WEIGHT = 0.3
 DEFAULT_GRAM_WEIGHT = 0.3  # share of the phonetic n-gram view in the lexical score
 DEFAULT_HEAD_WEIGHT = 0.5  # share of the head (title, summary, keywords) in the lexical score

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from knowledge import index as knowledge_index
-from knowledge.dense import encoder
+from knowledge.dense import DEFAULT_MODEL, PACKAGED_MODEL, encoder
 from knowledge.evaluation import first_relevant_rank, metrics
 from knowledge.feeds import Procedure, load_feed
 from knowledge.search import Searcher
@@ -144,3 +144,17 @@ def test_a_query_is_encoded_as_in_the_index(searcher: Searcher) -> None:
         single = searcher.encoder.encode_query(text)
         assert single.dtype == np.float32 and single.shape == vector.shape
         assert float(np.dot(single, vector)) > 0.9999, text
+    alone = searcher.encoder.encode(texts[:1])[0]  # a text's vector never depends on its batch
+    assert float(np.dot(alone, batch[0])) > 0.9999
+
+
+def test_the_int8_model_is_another_model(built: Path) -> None:
+    """The served default is quantised: its vectors move a little, so its index is its own."""
+    assert DEFAULT_MODEL == PACKAGED_MODEL + "@int8"
+    texts = ["renovar la tarjeta de familia numerosa", "licencia de pesca"]
+    quantised, full = encoder(DEFAULT_MODEL), encoder(PACKAGED_MODEL)
+    cosines = (quantised.encode(texts) * full.encode(texts)).sum(axis=1)
+    assert all(0.8 < c < 0.9999 for c in cosines), cosines
+    assert knowledge_index.load(built, quantised.name).manifest.model == DEFAULT_MODEL
+    with pytest.raises(knowledge_index.IndexMismatch, match=PACKAGED_MODEL):
+        knowledge_index.load(built, PACKAGED_MODEL)
