@@ -20,8 +20,31 @@ from desk_api import logs
 from desk_api.db import make_engine, make_sessionmaker
 from desk_api.errors import DomainError
 from desk_api.live import LiveHub
-from desk_api.routes import auth, conversations, health, live, pages, selfservice
+from desk_api.routes import (
+    auth,
+    cases,
+    conversations,
+    expedientes,
+    health,
+    live,
+    miespacio,
+    pages,
+    payments,
+    sandbox,
+    selfservice,
+)
+from desk_api.sandbox.tramitacion_server import create_sandbox_app
 from desk_api.selfservice.access import SelfServiceAccess
+from desk_api.selfservice.business_days import BusinessCalendar, CaseSettings
+from desk_api.selfservice.cases import CaseContext
+from desk_api.selfservice.miespacio import Miespacio, MiespacioSettings
+from desk_api.selfservice.outbox import open_outbox
+from desk_api.selfservice.tramitacion import (
+    SANDBOX_PATH,
+    TramitacionClient,
+    TramitacionSettings,
+    endpoint,
+)
 from desk_api.settings import Settings, get_settings
 from knowledge.base import KnowledgeBase, KnowledgeUnavailable, shared
 from knowledge.settings import KnowledgeSettings, get_knowledge_settings
@@ -34,6 +57,10 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     knowledge = knowledge or get_knowledge_settings()
+    # TUA_TRAMITACION_*; with no URL, development uses the reference server mounted below.
+    tramitacion = endpoint(
+        TramitacionSettings(), settings.internal_url, settings.environment == "development"
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -54,12 +81,22 @@ def create_app(
             app.state.sessions, rasa, app.state.hub, settings.max_message_chars, access
         )
         app.state.knowledge = shared(knowledge)
+        app.state.tramitacion = TramitacionClient.for_endpoint(tramitacion) if tramitacion else None
+        case_settings = CaseSettings()  # TUA_CASES_*: deadlines, local holidays, default unit
+        app.state.cases = CaseContext(case_settings, BusinessCalendar(case_settings.local_holidays))
+        app.state.outbox = await open_outbox(settings)  # mail/SMS; the catcher in development
+        app.state.miespacio = Miespacio.build(
+            MiespacioSettings(), settings.jwt_key(), app.state.outbox
+        )
         if knowledge.warm_up:  # load in the background: the app answers meanwhile
             app.state.warm_up = asyncio.create_task(_warm_up(app.state.knowledge))
         try:
             yield
         finally:
             await rasa.aclose()
+            await app.state.outbox.aclose()
+            if app.state.tramitacion is not None:
+                await app.state.tramitacion.aclose()
             await engine.dispose()
 
     app = FastAPI(title="Tuatención", version="0.1.0", lifespan=lifespan)
@@ -73,8 +110,17 @@ def create_app(
         health.router,
         pages.router,
         selfservice.router,
+        miespacio.router,
+        miespacio.pages,
+        sandbox.router,
+        expedientes.router,
+        cases.router,
+        cases.desk_router,
+        *payments.routers,
     ):
         app.include_router(router)
+    if tramitacion is not None and tramitacion.sandbox:
+        app.mount(SANDBOX_PATH, create_sandbox_app(tramitacion.api_key), name="sandbox-tramitacion")
     app.mount("/static/chat", StaticFiles(directory=pages.CHAT_DIR), name="chat-static")
     app.mount("/static/desk", StaticFiles(directory=pages.DESK_DIR), name="desk-static")
     return app

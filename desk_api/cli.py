@@ -165,6 +165,7 @@ def run() -> None:
             f"  web chat (citizens)         {base}/\n"
             f"  Escritorio del Informador   {base}/desk\n"
             f"  API documentation           {base}/docs\n"
+            f"  Correo y SMS de desarrollo  {base}/sandbox/correo\n"
             f"  Rasa (loopback only)        http://{bot.rasa_host}:{bot.rasa_port}\n"
             "Press Ctrl-C to stop."
         )

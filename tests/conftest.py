@@ -25,7 +25,7 @@ from tests.support.servers import web_app_in_thread
 
 BACKENDS = [b for b in os.environ.get("TUA_TEST_DATABASES", "sqlite,postgresql").split(",") if b]
 PG_SERVER = os.environ.get("TUA_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
-PG_TEST_DB = "tuatencion_test"
+PG_TEST_DB = os.environ.get("TUA_TEST_PG_DB", "tuatencion_test")  # one per parallel run
 TABLES = [
     "case_events", "cases", "payment_events", "payments", "otp_challenges", "pii_vault",
     "audit_events", "messages", "derivations", "conversations", "citizen_identities",

@@ -50,6 +50,7 @@ class Citizen(Base):
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
     phone: Mapped[str | None] = mapped_column(String(16), unique=True)  # E.164
     privacy_accepted_at: Mapped[datetime] = mapped_column()
+    privacy_version: Mapped[str] = mapped_column(String(32))  # the notice version accepted
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -82,6 +83,8 @@ class OtpChallenge(Base):
     kind: Mapped[str] = mapped_column(String(8))  # email | phone
     destination: Mapped[str] = mapped_column(String(254), index=True)  # normalised
     code_hash: Mapped[str] = mapped_column(String(128))
+    # sending | pending | verified | completed | blocked | superseded | failed
+    status: Mapped[str] = mapped_column(String(12), default="sending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[datetime] = mapped_column()
     verified_at: Mapped[datetime | None] = mapped_column()

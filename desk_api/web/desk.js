@@ -1624,4 +1624,142 @@ function bindUi() {
   });
 }
 
+
+// --- Quejas y sugerencias (casos) --------------------------------------------------------
+// Vista aparte de las conversaciones: lista con plazo (vencido / próximo), detalle, respuesta.
+
+const CASE_KIND_LABELS = { queja: 'Queja', sugerencia: 'Sugerencia' };
+const CASE_STATUS_LABELS = { registrada: 'Pendiente', respondida: 'Respondida', cerrada: 'Cerrada' };
+const CASE_CONTACT_LABELS = { email: 'Correo electrónico', telefono: 'Teléfono', canal: 'Por el mismo canal' };
+const CASE_EVENT_LABELS = { registrada: 'Registrada', respondida: 'Respondida', cerrada: 'Cerrada' };
+const CASE_NEAR_DAYS = 3;
+const casesState = { code: null, open: false };
+
+function caseEl(id) {
+  return document.getElementById(id);
+}
+
+function daysUntil(isoDate) {
+  const [y, m, d] = isoDate.split('-').map(Number);
+  const today = new Date();
+  const start = Date.UTC(today.getFullYear(), today.getMonth(), today.getDate());
+  return Math.round((Date.UTC(y, m - 1, d) - start) / 86400000);
+}
+
+function deadlineCell(c) {
+  const days = daysUntil(c.deadline);
+  const pending = c.status === 'registrada';
+  let kind = '';
+  let note = '';
+  if (pending && days < 0) [kind, note] = ['overdue', ' (vencido)'];
+  else if (pending && days <= CASE_NEAR_DAYS) [kind, note] = ['near', days === 0 ? ' (hoy)' : ` (${days} d)`];
+  return h('td', { class: kind ? `cases__deadline cases__deadline--${kind}` : 'cases__deadline' },
+    c.deadline_text + note);
+}
+
+function toggleCases(open) {
+  casesState.open = open;
+  caseEl('cases-toggle').setAttribute('aria-pressed', String(open));
+  caseEl('cases-toggle').textContent = open ? 'Conversaciones' : 'Quejas y sugerencias';
+  show(caseEl('cases-view'), open);
+  show(document.querySelector('.layout'), !open);
+  if (open) loadCases();
+}
+
+async function loadCases() {
+  const status = caseEl('cases-status').value;
+  const rows = caseEl('cases-rows');
+  setAlert(caseEl('cases-list-status'), 'Cargando…');
+  try {
+    const items = await api('GET', `/cases${status ? `?status=${encodeURIComponent(status)}` : ''}`);
+    rows.replaceChildren(...items.map((c) => h('tr', {
+      class: c.code === casesState.code ? 'cases__row is-selected' : 'cases__row',
+      tabindex: '0',
+      onclick: () => openCase(c.code),
+      onkeydown: (event) => { if (event.key === 'Enter') openCase(c.code); },
+    },
+    h('td', {}, h('strong', {}, c.code)),
+    h('td', {}, label(CASE_KIND_LABELS, c.kind)),
+    h('td', {}, c.unit_name, c.desk_unit && c.desk_unit !== c.unit_name ? h('span', { class: 'muted' }, ` · ${c.desk_unit}`) : null),
+    deadlineCell(c),
+    h('td', {}, label(CASE_STATUS_LABELS, c.status)))));
+    setAlert(caseEl('cases-list-status'), items.length ? '' : 'No hay quejas ni sugerencias en esta lista.');
+  } catch (error) {
+    if (error.status !== -1) setAlert(caseEl('cases-list-status'), error.message);
+  }
+}
+
+async function openCase(code) {
+  casesState.code = code;
+  setAlert(caseEl('case-error'), '');
+  try {
+    renderCase(await api('GET', `/cases/${encodeURIComponent(code)}`));
+  } catch (error) {
+    if (error.status !== -1) setAlert(caseEl('case-error'), error.message);
+  }
+}
+
+function renderCase(c) {
+  show(caseEl('case-detail'), true);
+  caseEl('case-title').textContent = `${label(CASE_KIND_LABELS, c.kind)} ${c.code}`;
+  const rows = [
+    ['Estado', label(CASE_STATUS_LABELS, c.status)],
+    ['Unidad responsable', `${c.unit_name} (${c.unit_code})`],
+    ['Plazo de respuesta', c.deadline_text],
+    ['Fecha de los hechos', c.occurred_on || 'No indicada'],
+    ['Canal', c.channel],
+    ['DNI/NIE', c.dni || 'No indicado'],
+    ['Respuesta por', label(CASE_CONTACT_LABELS, c.contact_preference) + (c.contact ? `: ${c.contact}` : '')],
+    ['Persona verificada', c.verified_citizen ? 'Sí (Miespacio)' : 'No'],
+  ];
+  caseEl('case-meta').replaceChildren(...rows.map(([term, value]) => h('div', { class: 'meta__row' },
+    h('dt', {}, term), h('dd', {}, value))));
+  caseEl('case-description').textContent = c.description;
+  show(caseEl('case-answer-block'), Boolean(c.answer));
+  caseEl('case-answer').textContent = c.answer || '';
+  caseEl('case-events').replaceChildren(...c.events.map((e) => h('li', {},
+    label(CASE_EVENT_LABELS, e.kind, e.kind), ' · ', timeEl(e.created_at, { full: true }),
+    e.note ? h('span', { class: 'muted' }, ` — ${e.note}`) : null)));
+  const canAnswer = c.status === 'registrada';
+  show(caseEl('case-answer-form'), c.status !== 'cerrada');
+  caseEl('case-answer-text').disabled = !canAnswer;
+  caseEl('case-answer-send').disabled = !canAnswer;
+  caseEl('case-detail').focus();
+}
+
+async function sendCaseAnswer(event) {
+  event.preventDefault();
+  const text = caseEl('case-answer-text').value.trim();
+  if (!text) {
+    setAlert(caseEl('case-error'), 'Escriba la respuesta antes de enviarla.');
+    return;
+  }
+  try {
+    renderCase(await api('POST', `/cases/${encodeURIComponent(casesState.code)}/answer`, { body: { text } }));
+    caseEl('case-answer-text').value = '';
+    toast('Respuesta enviada a la persona por su canal.');
+    loadCases();
+  } catch (error) {
+    if (error.status !== -1) setAlert(caseEl('case-error'), error.message);
+  }
+}
+
+async function closeCase() {
+  try {
+    renderCase(await api('POST', `/cases/${encodeURIComponent(casesState.code)}/close`, { body: {} }));
+    loadCases();
+  } catch (error) {
+    if (error.status !== -1) setAlert(caseEl('case-error'), error.message);
+  }
+}
+
+function initCases() {
+  caseEl('cases-toggle').addEventListener('click', () => toggleCases(!casesState.open));
+  caseEl('cases-status').addEventListener('change', loadCases);
+  caseEl('cases-refresh').addEventListener('click', loadCases);
+  caseEl('case-answer-form').addEventListener('submit', sendCaseAnswer);
+  caseEl('case-close').addEventListener('click', closeCase);
+}
+
+initCases();
 boot();

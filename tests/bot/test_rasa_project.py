@@ -22,6 +22,7 @@ INTENTS = [
     "consultar_directorio", "buscar_oficina", "registro_miespacio", "presentar_queja",
     "presentar_sugerencia", "informacion_tramite", "estado_expediente", "estado_solicitud",
     "hablar_con_agente", "horario_atencion", "participacion", "fuera_de_ambito", "bot_challenge",
+    "dar_codigo", "reenviar_codigo", "informar_dato",
 ]  # fmt: skip
 
 

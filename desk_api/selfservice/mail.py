@@ -1,0 +1,117 @@
+"""Outbound email (one-time codes, later notices) through an SMTP server.
+
+The stdlib ``smtplib`` runs in a thread: ``aiosmtplib`` is not installed and one short message
+per sign-up does not justify a new dependency. In development the server is the app's own
+catcher (``smtp_catcher``) on 127.0.0.1:1025, so nothing reaches the internet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from desk_api.models import utcnow
+
+logger = logging.getLogger(__name__)
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class MailSettings(BaseSettings):
+    """Environment variables prefixed ``TUA_SMTP_``."""
+
+    model_config = SettingsConfigDict(env_prefix="TUA_SMTP_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=1025, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    security: Literal["none", "starttls", "ssl"] = "none"
+    sender: str = "Tuatención <no-responder@tuatencion.juntaex.es>"
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    # In development the web app itself listens on 127.0.0.1:port and keeps what it receives
+    # under var/mail (see /sandbox/correo). Set to false to use a real server in development.
+    catcher: bool = True
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MailSettings:
+        if self.username and self.password is None:
+            raise ValueError("TUA_SMTP_PASSWORD is required with TUA_SMTP_USERNAME")
+        if self.username and self.security == "none" and self.host not in LOOPBACK:
+            raise ValueError("SMTP credentials must not travel in clear: set TUA_SMTP_SECURITY")
+        if "@" not in parseaddr(self.sender)[1]:
+            raise ValueError("TUA_SMTP_SENDER must be an address, e.g. 'Nombre <a@b.es>'")
+        return self
+
+    def catches_locally(self, environment: str) -> bool:
+        """Whether the app starts the development catcher (never in production)."""
+        return environment == "development" and self.catcher and self.host in LOOPBACK
+
+
+class MailNotSent(Exception):
+    """The SMTP server could not be reached or refused the message (details for the logs)."""
+
+
+@dataclass(frozen=True)
+class Mail:
+    to: str
+    subject: str
+    text: str
+    html: str
+
+
+class MailSender:
+    """Sends one message per call; a new connection each time (sign-ups are rare)."""
+
+    def __init__(self, settings: MailSettings) -> None:
+        self.settings = settings
+
+    def build(self, mail: Mail) -> EmailMessage:
+        """A UTF-8 message with a plain-text body and its HTML alternative."""
+        message = EmailMessage()
+        message["From"] = self.settings.sender
+        message["To"] = mail.to
+        message["Subject"] = mail.subject
+        message["Date"] = format_datetime(utcnow())
+        domain = parseaddr(self.settings.sender)[1].rpartition("@")[2]
+        message["Message-ID"] = make_msgid(domain=domain)
+        message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
+        message.set_content(mail.text, charset="utf-8", cte="quoted-printable")
+        message.add_alternative(mail.html, subtype="html", charset="utf-8", cte="quoted-printable")
+        return message
+
+    async def send(self, mail: Mail) -> None:
+        message = self.build(mail)
+        try:
+            await asyncio.to_thread(self._send, message)
+        except (smtplib.SMTPException, OSError) as exc:
+            # The recipient is personal data: only the server and the error go to the log.
+            logger.warning(
+                "mail.not_sent",
+                extra={"smtp": f"{self.settings.host}:{self.settings.port}", "error": repr(exc)},
+            )
+            raise MailNotSent(f"{type(exc).__name__}: {exc}") from exc
+
+    def _send(self, message: EmailMessage) -> None:
+        s = self.settings
+        smtp: smtplib.SMTP
+        if s.security == "ssl":
+            context = ssl.create_default_context()
+            smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=context)
+        else:
+            smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
+        with smtp:
+            if s.security == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+            if s.username and s.password is not None:
+                smtp.login(s.username, s.password.get_secret_value())
+            smtp.send_message(message)
