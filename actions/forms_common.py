@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 # Intents that never answer a form's question.
@@ -85,3 +85,22 @@ class AskUnlessExplained(Action, ABC):
         if not explained_this_turn(tracker, self.openings):
             dispatcher.utter_message(text=self.question, buttons=list(self.buttons))
         return []
+
+
+class ActionCancelarFormulario(Action):
+    """"No", "déjalo" or a goodbye during a form: the form ends and its answers are forgotten,
+    so asking again starts afresh (the rules say what to answer next)."""
+
+    def name(self) -> str:
+        return "action_cancelar_formulario"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        form = tracker.active_loop.get("name")
+        required = ((domain.get("forms") or {}).get(form) or {}).get("required_slots") or []
+        return [
+            ActiveLoop(None),
+            *(SlotSet(slot, None) for slot in required),
+            SlotSet("requested_slot", None),
+        ]

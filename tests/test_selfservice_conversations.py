@@ -186,6 +186,9 @@ async def test_suggestion_cancelled_at_confirmation(citizen: Citizen) -> None:
     summary = await press(citizen, contact, "Por aquí mismo")
     cancelled = await press(citizen, summary, "Cancelar")
     assert "no registro nada" in text(cancelled)
+    again = await citizen.say("quiero hacer una sugerencia")
+    assert "Cuénteme" in text(again) or "sugerencia" in text(again).lower(), text(again)
+    assert "servicio o unidad" not in text(again), "the answers were forgotten"
 
 
 # --- Expedientes ----------------------------------------------------------------------------
@@ -205,3 +208,16 @@ async def test_expediente_status_needs_the_holder(citizen: Citizen) -> None:
     assert "DNI" in text(again)
     shown = await citizen.say("es el 30184726D")
     assert "EXP-2026-0001234" in text(shown) and "30184726D" not in text(shown), text(shown)
+
+
+async def test_expediente_interrupted_resumed_and_cancelled(citizen: Citizen) -> None:
+    asked = await citizen.say("quiero consultar el estado de un expediente")
+    assert "EXP-" in text(asked)
+    interrupted = await citizen.say("perdona, ¿eres un robot?")
+    assert "EXP-" in text(interrupted), "the question is asked again"
+    holder = await citizen.say("exp 2026 0002871")
+    assert "DNI" in text(holder), text(holder)
+    cancelled = await citizen.say("déjalo, ya lo miro otro día")
+    assert "EXP-2026-0002871" not in text(cancelled) and "fase" not in text(cancelled).lower()
+    again = await citizen.say("quiero saber cómo va mi expediente")
+    assert "EXP-" in text(again), "the number was forgotten"
