@@ -88,7 +88,7 @@ class AskUnlessExplained(Action, ABC):
 
 
 class ActionCancelarFormulario(Action):
-    """"No", "déjalo" or a goodbye during a form: the form ends and its answers are forgotten,
+    """ "No", "déjalo" or a goodbye during a form: the form ends and its answers are forgotten,
     so asking again starts afresh (the rules say what to answer next)."""
 
     def name(self) -> str:
