@@ -31,6 +31,7 @@ from actions.forms_common import (
 )
 from actions.knowledge_access import HUMAN_BUTTON
 from connectors.pii import PLACEHOLDER
+from desk_api.selfservice.business_days import spanish_date
 from desk_api.selfservice.tramitacion import (
     NUMBER_EXAMPLE,
     NUMBER_FORMAT,
@@ -47,10 +48,6 @@ VERIFIED_IDENTITY = "identidad_verificada"  # no second factor needed: see the m
 OWN_INTENT = "estado_expediente"
 SECOND_FACTOR_KINDS = ("DNI", "NIE", "EMAIL")
 MADRID = ZoneInfo("Europe/Madrid")
-MONTHS = (
-    "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre",
-    "octubre", "noviembre", "diciembre",
-)  # fmt: skip
 FINAL_PHASES = ("resuelto_favorable", "resuelto_desfavorable", "archivado")
 
 WHERE = "aparece en el acuse de recibo de su solicitud y en las notificaciones del expediente"
@@ -81,11 +78,6 @@ NEED_SECOND_FACTOR = (
 # How the validation messages start (they already ask again, in their own words).
 NUMBER_OPENINGS = (MALFORMED[:30], NO_NUMBER[:30])
 VERIFICATION_OPENINGS = ("La letra del ", NEED_SECOND_FACTOR[:30])
-
-
-def spanish_date(value: date) -> str:
-    """«15 de diciembre de 2026»."""
-    return f"{value.day} de {MONTHS[value.month - 1]} de {value.year}"
 
 
 def describe(body: dict[str, Any], today: date) -> str:

@@ -28,6 +28,7 @@ from rasa_sdk.types import DomainDict
 from actions import platform
 from actions.forms_common import asking, explained_this_turn, is_interruption, latest_intent
 from actions.knowledge_access import HUMAN_BUTTON, KnowledgeUnavailable, apologise, consult
+from desk_api.selfservice.business_days import SPANISH_MONTHS, spanish_date
 from knowledge.answers import button_title
 from knowledge.base import KnowledgeBase
 
@@ -104,9 +105,7 @@ VERIFICATION_NOT_UNDERSTOOD = (
 )
 
 WEEKDAYS = ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo")
-MONTHS = (
-    "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre"
-).split()
+MONTHS = SPANISH_MONTHS
 NUMBERS = {
     word: number
     for number, words in enumerate(
@@ -193,10 +192,6 @@ def _with_year(day: int, month: int, year_text: str | None, now: date) -> date |
     if found is not None and found > now:  # "el 20 de diciembre" said in January
         return _day(now.year - 1, month, day)
     return found
-
-
-def spanish_date(day: date) -> str:
-    return f"{day.day} de {MONTHS[day.month - 1]} de {day.year}"
 
 
 def _dont_know(text: str) -> bool:
