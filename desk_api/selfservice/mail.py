@@ -94,12 +94,23 @@ class MailSender:
         try:
             await asyncio.to_thread(self._send, message)
         except (smtplib.SMTPException, OSError) as exc:
-            # The recipient is personal data: only the server and the error go to the log.
+            # The recipient is personal data, and some errors carry it (SMTPRecipientsRefused
+            # holds the refused addresses): only the server, the error class and the SMTP code.
+            refused = getattr(
+                exc, "recipients", None
+            )  # SMTPRecipientsRefused: {address: (code, …)}
+            code = getattr(exc, "smtp_code", None) or (
+                next(iter(refused.values()))[0] if isinstance(refused, dict) and refused else None
+            )
             logger.warning(
                 "mail.not_sent",
-                extra={"smtp": f"{self.settings.host}:{self.settings.port}", "error": repr(exc)},
+                extra={
+                    "smtp": f"{self.settings.host}:{self.settings.port}",
+                    "error": type(exc).__name__,
+                    "smtp_code": code,
+                },
             )
-            raise MailNotSent(f"{type(exc).__name__}: {exc}") from exc
+            raise MailNotSent(f"{type(exc).__name__} {code or ''}".strip()) from exc
 
     def _send(self, message: EmailMessage) -> None:
         s = self.settings
