@@ -44,7 +44,6 @@ ENTITY_UNIT = "unidad"
 ENTITY_OPTION = "opcion"
 NO = "no"
 UNKNOWN_DATE = "desconocida"
-ALL_CASES = "todas"
 
 DESCRIPTION, UNIT, DATE, DNI, CONTACT, CONTACT_DATA, CONFIRM = (
     "qs_descripcion",
@@ -56,14 +55,12 @@ DESCRIPTION, UNIT, DATE, DNI, CONTACT, CONTACT_DATA, CONFIRM = (
     "qs_confirmacion",
 )
 KIND = "qs_tipo"
-CODE, VERIFICATION = "qs_codigo", "qs_verificacion"
 FORM_SLOTS = (DESCRIPTION, UNIT, DATE, DNI, CONTACT, CONTACT_DATA, CONFIRM)
 
 FORMS = {"formulario_queja": "presentar_queja", "formulario_sugerencia": "presentar_sugerencia"}
 STATUS_FORM = "formulario_estado_solicitud"
 
 PLACEHOLDER = re.compile(r"\[(DNI|NIE|EMAIL|TELEFONO)_(\d+|INVALIDO)\]")
-CODE_PATTERN = re.compile(r"\bQ\s*S\s*[-_.\s]?\s*(\d{4})\s*[-_.\s]?\s*(\d{6})\b", re.IGNORECASE)
 
 # Validation messages (the ask actions do not repeat the question after one of them).
 SHORT = "Cuénteme un poco más, por favor (al menos unas palabras sobre lo ocurrido)."
@@ -95,14 +92,6 @@ EMAIL_NOT_UNDERSTOOD = (
 )
 PHONE_NOT_UNDERSTOOD = "No he reconocido un teléfono. Escríbalo, por ejemplo, 612 345 678."
 WHAT_TO_FIX = "¿Qué dato quiere corregir?"
-CODE_NOT_UNDERSTOOD = (
-    "El código de seguimiento tiene la forma QS-AAAA-NNNNNN (por ejemplo, QS-2026-000123). "
-    "¿Me lo escribe de nuevo?"
-)
-VERIFICATION_NOT_UNDERSTOOD = (
-    "Para proteger sus datos necesito el DNI/NIE o el correo electrónico que indicó al "
-    "presentarla. Escríbalo, por favor."
-)
 
 WEEKDAYS = ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo")
 MONTHS = SPANISH_MONTHS
@@ -210,32 +199,18 @@ def _form_intent(tracker: Tracker) -> str:
     return FORMS.get(str(loop), "presentar_queja")
 
 
-def _option(tracker: Tracker) -> str | None:
+def chosen_option(tracker: Tracker) -> str | None:
     value = next(tracker.get_latest_entity_values(ENTITY_OPTION), None)
     return str(value) if value else None
 
 
-def _placeholders(text: str) -> list[tuple[str, str]]:
+def placeholders_in(text: str) -> list[tuple[str, str]]:
     """(kind, "[KIND_n]") in order; invalid documents as ("DNI", "[DNI_INVALIDO]")."""
     return [(m.group(1), m.group(0)) for m in PLACEHOLDER.finditer(text)]
 
 
-def _text(tracker: Tracker) -> str:
+def message_text(tracker: Tracker) -> str:
     return str((tracker.latest_message or {}).get("text") or "")
-
-
-def normalise_code(text: str) -> str | None:
-    match = CODE_PATTERN.search(text)
-    return f"QS-{match.group(1)}-{match.group(2)}" if match else None
-
-
-async def _verified(tracker: Tracker) -> bool:
-    """The conversation belongs to a verified Miespacio account (asks the platform)."""
-    try:
-        answer = await platform.call(tracker, "GET", "/api/selfservice/me")
-    except platform.PlatformUnavailable:
-        return False
-    return answer.ok and bool(answer.body.get("citizen_id"))
 
 
 def _resolve_units(kb: KnowledgeBase, question: str) -> tuple[list[tuple[str, str]], bool]:
@@ -292,7 +267,7 @@ class ValidateCaseForm(FormValidationAction, ABC):
         # only the true interruptions (rules answer them) are not an answer here.
         if not asking(tracker, DESCRIPTION) or latest_intent(tracker) in NOT_A_DESCRIPTION:
             return {}
-        text = _text(tracker).strip()
+        text = message_text(tracker).strip()
         if text.startswith("/"):
             return {}
         if len(text) < MIN_DESCRIPTION:
@@ -315,7 +290,7 @@ class ValidateCaseForm(FormValidationAction, ABC):
             return {UNIT: str(chosen)}
         if not asking(tracker, UNIT) or is_interruption(tracker):
             return {}
-        question = _text(tracker)
+        question = message_text(tracker)
         if not question.strip() or question.startswith("/"):
             return {}
         try:
@@ -358,7 +333,7 @@ class ValidateCaseForm(FormValidationAction, ABC):
     ) -> dict[str, Any]:
         if not asking(tracker, DATE):
             return {}
-        text = _text(tracker)
+        text = message_text(tracker)
         if _dont_know(text):
             return {DATE: UNKNOWN_DATE}
         if is_interruption(tracker):
@@ -384,8 +359,8 @@ class ValidateCaseForm(FormValidationAction, ABC):
     ) -> dict[str, Any]:
         if not asking(tracker, DNI):
             return {}
-        text = _text(tracker)
-        documents = [(k, p) for k, p in _placeholders(text) if k in ("DNI", "NIE")]
+        text = message_text(tracker)
+        documents = [(k, p) for k, p in placeholders_in(text) if k in ("DNI", "NIE")]
         valid = [p for _, p in documents if not p.endswith("INVALIDO]")]
         if valid:
             return {DNI: valid[0]}
@@ -397,7 +372,7 @@ class ValidateCaseForm(FormValidationAction, ABC):
             )
             return {DNI: None}
         folded = _fold(text)
-        refuses = latest_intent(tracker) == "negar" or _option(tracker) == "sin_dni"
+        refuses = latest_intent(tracker) == "negar" or chosen_option(tracker) == "sin_dni"
         if refuses or re.search(r"\b(no|prefiero no|sin dni|paso)\b", folded):
             return {DNI: NO}
         if is_interruption(tracker):
@@ -415,13 +390,13 @@ class ValidateCaseForm(FormValidationAction, ABC):
     async def extract_qs_contacto(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        option = _option(tracker)
+        option = chosen_option(tracker)
         if option in ("canal", "email", "telefono"):
             return {CONTACT: option, CONTACT_DATA: None}
         if not asking(tracker, CONTACT) or is_interruption(tracker):
             return {}
-        text = _text(tracker)
-        for kind, placeholder in _placeholders(text):
+        text = message_text(tracker)
+        for kind, placeholder in placeholders_in(text):
             if kind == "EMAIL":
                 return {CONTACT: "email", CONTACT_DATA: placeholder}
             if kind == "TELEFONO":
@@ -447,7 +422,7 @@ class ValidateCaseForm(FormValidationAction, ABC):
         if not asking(tracker, CONTACT_DATA) or is_interruption(tracker):
             return {}
         wanted = "EMAIL" if tracker.get_slot(CONTACT) == "email" else "TELEFONO"
-        for kind, placeholder in _placeholders(_text(tracker)):
+        for kind, placeholder in placeholders_in(message_text(tracker)):
             if kind == wanted:
                 return {CONTACT_DATA: placeholder}
         dispatcher.utter_message(
@@ -467,7 +442,7 @@ class ValidateCaseForm(FormValidationAction, ABC):
     ) -> dict[str, Any]:
         if not asking(tracker, CONFIRM):
             return {}
-        option = _option(tracker) or ""
+        option = chosen_option(tracker) or ""
         if option == "confirmar" or latest_intent(tracker) == "afirmar":
             return {CONFIRM: "si"}
         if option == "corregir":
@@ -533,7 +508,7 @@ def _contact_buttons(tracker: Tracker) -> list[dict[str, str]]:
 # -- the forms' questions --------------------------------------------------------------------
 
 
-class _Ask(Action, ABC):
+class CaseQuestion(Action, ABC):
     """Ask a question unless a validation message of this turn already asked again."""
 
     openings: ClassVar[tuple[str, ...]] = ()
@@ -557,7 +532,7 @@ def _is_complaint(tracker: Tracker) -> bool:
     return (tracker.active_loop or {}).get("name") != "formulario_sugerencia"
 
 
-class ActionAskQsDescripcion(_Ask):
+class ActionAskQsDescripcion(CaseQuestion):
     openings = (SHORT,)
 
     def name(self) -> str:
@@ -576,7 +551,7 @@ class ActionAskQsDescripcion(_Ask):
         )
 
 
-class ActionAskQsUnidad(_Ask):
+class ActionAskQsUnidad(CaseQuestion):
     openings = (UNIT_NOT_FOUND, UNIT_CHOOSE)
 
     def name(self) -> str:
@@ -590,7 +565,7 @@ class ActionAskQsUnidad(_Ask):
         )
 
 
-class ActionAskQsFecha(_Ask):
+class ActionAskQsFecha(CaseQuestion):
     openings = (DATE_NOT_UNDERSTOOD, DATE_IN_FUTURE)
 
     def name(self) -> str:
@@ -603,7 +578,7 @@ class ActionAskQsFecha(_Ask):
         )
 
 
-class ActionAskQsDni(_Ask):
+class ActionAskQsDni(CaseQuestion):
     openings = (DNI_WRONG_LETTER, NIE_WRONG_LETTER, DNI_NOT_UNDERSTOOD)
 
     def name(self) -> str:
@@ -617,7 +592,7 @@ class ActionAskQsDni(_Ask):
         )
 
 
-class ActionAskQsContacto(_Ask):
+class ActionAskQsContacto(CaseQuestion):
     openings = (CONTACT_NOT_UNDERSTOOD,)
 
     def name(self) -> str:
@@ -627,7 +602,7 @@ class ActionAskQsContacto(_Ask):
         return "¿Cómo prefiere que le respondamos?", _contact_buttons(tracker)
 
 
-class ActionAskQsContactoDato(_Ask):
+class ActionAskQsContactoDato(CaseQuestion):
     openings = (EMAIL_NOT_UNDERSTOOD, PHONE_NOT_UNDERSTOOD)
 
     def name(self) -> str:
@@ -639,7 +614,7 @@ class ActionAskQsContactoDato(_Ask):
         return "¿A qué teléfono le llamamos?", []
 
 
-class ActionAskQsConfirmacion(_Ask):
+class ActionAskQsConfirmacion(CaseQuestion):
     openings = (WHAT_TO_FIX,)
 
     def name(self) -> str:
@@ -744,146 +719,3 @@ class ActionRegistrarCaso(Action):
             )
         )
         return _reset()
-
-
-# -- status ----------------------------------------------------------------------------------
-
-
-class ValidateFormularioEstadoSolicitud(FormValidationAction):
-    def name(self) -> str:
-        return "validate_formulario_estado_solicitud"
-
-    async def required_slots(
-        self,
-        domain_slots: list[str],
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-    ) -> list[str]:
-        code = tracker.get_slot(CODE)
-        if code == ALL_CASES or (code and await _verified(tracker)):
-            return [CODE]
-        return [CODE, VERIFICATION]
-
-    async def extract_qs_codigo(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if _option(tracker) == ALL_CASES:
-            return {CODE: ALL_CASES}
-        code = normalise_code(_text(tracker))
-        if code:
-            return {CODE: code}
-        if not asking(tracker, CODE) or is_interruption(tracker):
-            return {}
-        dispatcher.utter_message(text=CODE_NOT_UNDERSTOOD)
-        return {CODE: None}
-
-    def validate_qs_codigo(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return {CODE: value if isinstance(value, str) and value else None}
-
-    async def extract_qs_verificacion(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if not asking(tracker, VERIFICATION) or is_interruption(tracker):
-            return {}
-        for kind, placeholder in _placeholders(_text(tracker)):
-            if placeholder == "[DNI_INVALIDO]":
-                dispatcher.utter_message(text=DNI_WRONG_LETTER.split(", o pulse")[0] + ".")
-                return {VERIFICATION: None}
-            if placeholder == "[NIE_INVALIDO]":
-                dispatcher.utter_message(text=NIE_WRONG_LETTER.split(", o pulse")[0] + ".")
-                return {VERIFICATION: None}
-            if kind in ("DNI", "NIE", "EMAIL", "TELEFONO"):
-                return {VERIFICATION: placeholder}
-        dispatcher.utter_message(text=VERIFICATION_NOT_UNDERSTOOD)
-        return {VERIFICATION: None}
-
-    def validate_qs_verificacion(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return {VERIFICATION: value if isinstance(value, str) and value else None}
-
-
-class ActionAskQsCodigo(_Ask):
-    openings = (CODE_NOT_UNDERSTOOD,)
-
-    def name(self) -> str:
-        return "action_ask_qs_codigo"
-
-    async def question(self, tracker: Tracker) -> tuple[str, list[dict[str, str]]]:
-        text = "¿Cuál es el código de seguimiento? Tiene la forma QS-AAAA-NNNNNN."
-        if await _verified(tracker):
-            payload = f'/estado_solicitud{{"{ENTITY_OPTION}": "{ALL_CASES}"}}'
-            button = {"title": "Ver todas mis solicitudes", "payload": payload}
-            return text, [button]
-        return text, []
-
-
-class ActionAskQsVerificacion(_Ask):
-    openings = (VERIFICATION_NOT_UNDERSTOOD, "La letra del")
-
-    def name(self) -> str:
-        return "action_ask_qs_verificacion"
-
-    async def question(self, tracker: Tracker) -> tuple[str, list[dict[str, str]]]:
-        return (
-            "Para proteger sus datos, dígame el DNI/NIE o el correo electrónico que indicó al "
-            "presentarla.",
-            [],
-        )
-
-
-class ActionEstadoSolicitud(Action):
-    def name(self) -> str:
-        return "action_estado_solicitud"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        code = tracker.get_slot(CODE)
-        reset: list[EventType] = [SlotSet(CODE, None), SlotSet(VERIFICATION, None)]
-        try:
-            if code == ALL_CASES:
-                answer = await platform.call(tracker, "GET", "/api/selfservice/casos")
-            else:
-                answer = await platform.call(
-                    tracker,
-                    "POST",
-                    "/api/selfservice/casos/consulta",
-                    {"codigo": code, "verificacion": tracker.get_slot(VERIFICATION)},
-                )
-        except platform.PlatformUnavailable as exc:
-            logger.error("quejas.platform_unavailable: %s", exc)
-            dispatcher.utter_message(text=platform.UNAVAILABLE, buttons=[HUMAN_BUTTON])
-            return reset
-        if not answer.ok:
-            dispatcher.utter_message(text=answer.detail)
-            return reset
-        if code == ALL_CASES:
-            items = answer.body.get("items") or []
-            if not items:
-                dispatcher.utter_message(text="No tiene quejas ni sugerencias registradas.")
-            for item in items[:5]:
-                dispatcher.utter_message(text=status_text(item))
-            return reset
-        dispatcher.utter_message(text=status_text(answer.body))
-        return reset
-
-
-def status_text(case: dict[str, Any]) -> str:
-    """One case's status, as the citizen reads it."""
-    what = "queja" if case.get("tipo") == "queja" else "sugerencia"
-    updated = str(case.get("ultima_actualizacion") or "")[:10]
-    try:
-        updated_text = spanish_date(date.fromisoformat(updated))
-    except ValueError:
-        updated_text = updated
-    text = (
-        f"Su {what} {case.get('codigo')} ({case.get('unidad')}): {case.get('estado_texto')}. "
-        f"Última actualización: {updated_text}. Plazo de respuesta: {case.get('plazo_texto')}."
-    )
-    if case.get("respuesta"):
-        text += f"\nRespuesta: {case['respuesta']}"
-    return text

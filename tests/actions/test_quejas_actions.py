@@ -16,13 +16,12 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions import quejas
+from actions import estado_solicitud, quejas
+from actions.estado_solicitud import ActionEstadoSolicitud, ValidateFormularioEstadoSolicitud
 from actions.quejas import (
     ActionAskQsConfirmacion,
     ActionAskQsDescripcion,
-    ActionEstadoSolicitud,
     ActionRegistrarCaso,
-    ValidateFormularioEstadoSolicitud,
     ValidateFormularioQueja,
     ValidateFormularioSugerencia,
     parse_spanish_date,
@@ -73,7 +72,7 @@ class Conversation:
     ) -> list[dict[str, Any]]:
         """Run ``action`` for a citizen's message; apply its slot events; return its messages."""
         dispatcher = CollectingDispatcher()
-        required = [quejas.CODE, quejas.VERIFICATION]
+        required = [estado_solicitud.CODE, estado_solicitud.VERIFICATION]
         if self.loop != quejas.STATUS_FORM:
             required = list(quejas.FORM_SLOTS)
         domain = {"forms": {self.loop: {"required_slots": required}}, "slots": {}}
@@ -314,4 +313,4 @@ def test_spanish_dates_said_by_citizens() -> None:
         assert parse_spanish_date(text, sunday) == expected, text
     assert parse_spanish_date("31/02/2026", sunday) is None
     assert parse_spanish_date("no sé", sunday) is None
-    assert quejas.normalise_code("mi código: qs_2026 000123") == "QS-2026-000123"
+    assert estado_solicitud.normalise_code("mi código: qs_2026 000123") == "QS-2026-000123"
