@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from abc import ABC, abstractmethod
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -26,9 +24,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import platform
+from actions.fechas import dont_know, fold, parse_spanish_date, today
 from actions.forms_common import asking, explained_this_turn, is_interruption, latest_intent
 from actions.knowledge_access import HUMAN_BUTTON, KnowledgeUnavailable, apologise, consult
-from desk_api.selfservice.business_days import SPANISH_MONTHS, spanish_date
+from desk_api.selfservice.business_days import spanish_date
 from knowledge.answers import button_title
 from knowledge.base import KnowledgeBase
 
@@ -38,7 +37,6 @@ NOT_A_DESCRIPTION = frozenset(
 
 logger = logging.getLogger(__name__)
 
-TIMEZONE = ZoneInfo("Europe/Madrid")
 MIN_DESCRIPTION = 20  # same as the platform's
 ENTITY_UNIT = "unidad"
 ENTITY_OPTION = "opcion"
@@ -92,101 +90,6 @@ EMAIL_NOT_UNDERSTOOD = (
 )
 PHONE_NOT_UNDERSTOOD = "No he reconocido un teléfono. Escríbalo, por ejemplo, 612 345 678."
 WHAT_TO_FIX = "¿Qué dato quiere corregir?"
-
-WEEKDAYS = ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo")
-MONTHS = SPANISH_MONTHS
-NUMBERS = {
-    word: number
-    for number, words in enumerate(
-        [
-            "",
-            "un una uno",
-            "dos",
-            "tres",
-            "cuatro",
-            "cinco",
-            "seis",
-            "siete",
-            "ocho",
-            "nueve",
-            "diez",
-        ]
-    )
-    for word in words.split()
-}
-
-
-# -- Spanish dates ---------------------------------------------------------------------------
-
-
-def today() -> date:
-    return datetime.now(TIMEZONE).date()
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFD", text.lower())
-    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-
-
-def parse_spanish_date(text: str, now: date) -> date | None:
-    """A past or present day said the way citizens say it: "ayer", "el lunes", "hace 3 días",
-    "12/11/2026", "12-11-26", "12 de noviembre (de 2026)", "2026-11-12". None if not understood;
-    the day may be in the future (the caller says so)."""
-    folded = _fold(text)
-    if re.search(r"\b(antes de ayer|anteayer|antier)\b", folded):
-        return now - timedelta(days=2)
-    if re.search(r"\bayer\b", folded):
-        return now - timedelta(days=1)
-    if re.search(r"\bhoy\b|\besta (manana|tarde)\b", folded):
-        return now
-    ago = re.search(r"\bhace (\d+|[a-z]+) (dia|dias|semana|semanas)\b", folded)
-    if ago:
-        amount = int(ago.group(1)) if ago.group(1).isdigit() else NUMBERS.get(ago.group(1))
-        if amount is not None:
-            days = amount * (7 if ago.group(2).startswith("semana") else 1)
-            return now - timedelta(days=days)
-    if re.search(r"\bla semana pasada\b", folded):
-        return now - timedelta(days=7)
-    iso = re.search(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", folded)
-    if iso:
-        return _day(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
-    numeric = re.search(r"\b(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2}|\d{4}))?\b", folded)
-    if numeric:
-        day, month = int(numeric.group(1)), int(numeric.group(2))
-        return _with_year(day, month, numeric.group(3), now)
-    months = "|".join(MONTHS) + "|setiembre"
-    written = re.search(rf"\b(\d{{1,2}}) de ({months})(?: (?:de|del) (\d{{4}}))?\b", folded)
-    if written:
-        month = 9 if written.group(2) == "setiembre" else MONTHS.index(written.group(2)) + 1
-        return _with_year(int(written.group(1)), month, written.group(3), now)
-    for position, name in enumerate(WEEKDAYS):
-        if re.search(rf"\b{name}\b", folded):
-            back = (now.weekday() - position) % 7 or 7  # the last one before today
-            return now - timedelta(days=back)
-    return None
-
-
-def _day(year: int, month: int, day: int) -> date | None:
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
-
-
-def _with_year(day: int, month: int, year_text: str | None, now: date) -> date | None:
-    if year_text is not None:
-        year = int(year_text)
-        return _day(year + 2000 if year < 100 else year, month, day)
-    found = _day(now.year, month, day)
-    if found is not None and found > now:  # "el 20 de diciembre" said in January
-        return _day(now.year - 1, month, day)
-    return found
-
-
-def _dont_know(text: str) -> bool:
-    folded = _fold(text)
-    return bool(re.search(r"\bno (lo )?(se|recuerdo|me acuerdo)\b|\bni idea\b", folded))
-
 
 # -- helpers ---------------------------------------------------------------------------------
 
@@ -334,7 +237,7 @@ class ValidateCaseForm(FormValidationAction, ABC):
         if not asking(tracker, DATE):
             return {}
         text = message_text(tracker)
-        if _dont_know(text):
+        if dont_know(text):
             return {DATE: UNKNOWN_DATE}
         if is_interruption(tracker):
             return {}
@@ -371,7 +274,7 @@ class ValidateCaseForm(FormValidationAction, ABC):
                 buttons=[_no_dni_button()],
             )
             return {DNI: None}
-        folded = _fold(text)
+        folded = fold(text)
         refuses = latest_intent(tracker) == "negar" or chosen_option(tracker) == "sin_dni"
         if refuses or re.search(r"\b(no|prefiero no|sin dni|paso)\b", folded):
             return {DNI: NO}
@@ -401,7 +304,7 @@ class ValidateCaseForm(FormValidationAction, ABC):
                 return {CONTACT: "email", CONTACT_DATA: placeholder}
             if kind == "TELEFONO":
                 return {CONTACT: "telefono", CONTACT_DATA: placeholder}
-        folded = _fold(text)
+        folded = fold(text)
         if re.search(r"\b(correo|email|e-mail|mail|emilio)\b", folded):
             return {CONTACT: "email", CONTACT_DATA: None}
         if re.search(r"\b(telefono|llam\w*|movil|sms)\b", folded):
