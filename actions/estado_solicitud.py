@@ -19,7 +19,6 @@ from rasa_sdk.types import DomainDict
 
 from actions import platform
 from actions.forms_common import asking, is_interruption
-from actions.knowledge_access import HUMAN_BUTTON
 from actions.quejas import (
     DNI_WRONG_LETTER,
     ENTITY_OPTION,
@@ -159,19 +158,16 @@ class ActionEstadoSolicitud(Action):
     ) -> list[EventType]:
         code = tracker.get_slot(CODE)
         reset: list[EventType] = [SlotSet(CODE, None), SlotSet(VERIFICATION, None)]
-        try:
-            if code == ALL_CASES:
-                answer = await platform.call(tracker, "GET", "/api/selfservice/casos")
-            else:
-                answer = await platform.call(
-                    tracker,
-                    "POST",
-                    "/api/selfservice/casos/consulta",
-                    {"codigo": code, "verificacion": tracker.get_slot(VERIFICATION)},
-                )
-        except platform.PlatformUnavailable as exc:
-            logger.error("estado_solicitud.platform_unavailable: %s", exc)
-            dispatcher.utter_message(text=platform.UNAVAILABLE, buttons=[HUMAN_BUTTON])
+        if code == ALL_CASES:
+            answer = await platform.call_or_apologise(
+                tracker, dispatcher, "GET", "/api/selfservice/casos"
+            )
+        else:
+            payload = {"codigo": code, "verificacion": tracker.get_slot(VERIFICATION)}
+            answer = await platform.call_or_apologise(
+                tracker, dispatcher, "POST", "/api/selfservice/casos/consulta", payload
+            )
+        if answer is None:
             return reset
         if not answer.ok:
             dispatcher.utter_message(text=answer.detail)

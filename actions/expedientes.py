@@ -216,13 +216,10 @@ class ActionConsultarExpediente(Action):
             "numero": number,
             "verificacion": None if verification == VERIFIED_IDENTITY else verification,
         }
-        try:
-            answer = await platform.call(
-                tracker, "POST", "/api/selfservice/expedientes/consulta", payload
-            )
-        except platform.PlatformUnavailable as exc:
-            logger.warning("expedientes.unavailable", extra={"error": str(exc)})
-            dispatcher.utter_message(text=platform.UNAVAILABLE, buttons=[HUMAN_BUTTON])
+        answer = await platform.call_or_apologise(
+            tracker, dispatcher, "POST", "/api/selfservice/expedientes/consulta", payload
+        )
+        if answer is None:
             return done
         if answer.ok:
             today = datetime.now(MADRID).date()

@@ -161,12 +161,10 @@ class ValidateFormularioItv(FormValidationAction):
         where = _entity(tracker, "municipio") or latest_text(tracker).strip()
         if not where:
             return {}
-        try:
-            answer = await platform.call(
-                tracker, "GET", f"{API}/estaciones?municipio={quote(where[:120])}"
-            )
-        except platform.PlatformUnavailable:
-            dispatcher.utter_message(text=platform.UNAVAILABLE, buttons=[HUMAN_BUTTON])
+        answer = await platform.call_or_apologise(
+            tracker, dispatcher, "GET", f"{API}/estaciones?municipio={quote(where[:120])}"
+        )
+        if answer is None:
             return {STATION: None}
         if not answer.ok:
             dispatcher.utter_message(text=answer.detail)
@@ -318,13 +316,13 @@ class ActionAskConfirmacionItv(Action):
     ) -> list[EventType]:
         if explained_this_turn(tracker, OPENINGS):
             return []
-        try:
-            quote_answer = await platform.call(
-                tracker, "POST", f"{API}/presupuesto", _order(tracker)
-            )
-            stations = await platform.call(tracker, "GET", f"{API}/estaciones")
-        except platform.PlatformUnavailable:
-            dispatcher.utter_message(text=platform.UNAVAILABLE, buttons=[HUMAN_BUTTON])
+        quote_answer = await platform.call_or_apologise(
+            tracker, dispatcher, "POST", f"{API}/presupuesto", _order(tracker)
+        )
+        stations = quote_answer and await platform.call_or_apologise(
+            tracker, dispatcher, "GET", f"{API}/estaciones"
+        )
+        if quote_answer is None or stations is None:
             return []
         if not quote_answer.ok:
             dispatcher.utter_message(text=quote_answer.detail, buttons=[HUMAN_BUTTON])
@@ -356,10 +354,10 @@ class ActionPagarTasaItv(Action):
             "matricula": tracker.get_slot(PLATE),
             "estacion": tracker.get_slot(STATION),
         }
-        try:
-            answer = await platform.call(tracker, "POST", f"{API}/autoliquidaciones", order)
-        except platform.PlatformUnavailable:
-            dispatcher.utter_message(text=platform.UNAVAILABLE, buttons=[HUMAN_BUTTON])
+        answer = await platform.call_or_apologise(
+            tracker, dispatcher, "POST", f"{API}/autoliquidaciones", order
+        )
+        if answer is None:
             return [SlotSet(CONFIRMATION, None)]  # asking again shows the summary again
         if not answer.ok:
             dispatcher.utter_message(text=answer.detail, buttons=[HUMAN_BUTTON])

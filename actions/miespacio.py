@@ -106,19 +106,15 @@ def _interrupted(tracker: Tracker) -> bool:
     return latest_intent(tracker) in INTERRUPTIONS - {"registro_miespacio"}
 
 
-def _unavailable(dispatcher: CollectingDispatcher) -> None:
-    dispatcher.utter_message(text=platform.UNAVAILABLE, buttons=[HUMAN_BUTTON])
-
-
 async def send_code(
     dispatcher: CollectingDispatcher, tracker: Tracker, ref: str, again: bool = False
 ) -> dict[str, Any] | None:
     """Have the platform send a code to ``ref``: the slots to set, or None when it was not
     sent (the platform's reason was said; a code sent before still works)."""
-    try:
-        answer = await platform.call(tracker, "POST", f"{API}/codigo", {"destino": ref})
-    except platform.PlatformUnavailable:
-        _unavailable(dispatcher)
+    answer = await platform.call_or_apologise(
+        tracker, dispatcher, "POST", f"{API}/codigo", {"destino": ref}
+    )
+    if answer is None:
         return None
     if not answer.ok:
         dispatcher.utter_message(text=answer.detail)
@@ -196,10 +192,10 @@ class ValidateFormularioMiespacio(FormValidationAction):
             dispatcher.utter_message(text=NOT_A_CODE, buttons=[RESEND_BUTTON])
             return {CODIGO: None}
         code = match.group(1) + match.group(2)
-        try:
-            answer = await platform.call(tracker, "POST", f"{API}/verificar", {"codigo": code})
-        except platform.PlatformUnavailable:
-            _unavailable(dispatcher)
+        answer = await platform.call_or_apologise(
+            tracker, dispatcher, "POST", f"{API}/verificar", {"codigo": code}
+        )
+        if answer is None:
             return {CODIGO: None}
         if answer.ok:
             destino = tracker.get_slot(ENMASCARADO) or "su dirección"
@@ -276,10 +272,10 @@ class ActionAskMiespacioPrivacidad(Action):
     ) -> list[EventType]:
         if explained_this_turn(tracker, VALIDATION_OPENINGS):
             return []
-        try:
-            answer = await platform.call(tracker, "GET", f"{API}/aviso-privacidad")
-        except platform.PlatformUnavailable:
-            _unavailable(dispatcher)
+        answer = await platform.call_or_apologise(
+            tracker, dispatcher, "GET", f"{API}/aviso-privacidad"
+        )
+        if answer is None:
             return []
         if not answer.ok:
             dispatcher.utter_message(text=answer.detail, buttons=[HUMAN_BUTTON])
@@ -303,12 +299,10 @@ class ActionRegistrarMiespacio(Action):
     ) -> list[EventType]:
         reset: list[EventType] = [SlotSet(slot, None) for slot in SLOTS]
         accepted = tracker.get_slot(PRIVACIDAD) == ACCEPTED
-        try:
-            answer = await platform.call(
-                tracker, "POST", f"{API}/alta", {"acepta_privacidad": accepted}
-            )
-        except platform.PlatformUnavailable:
-            _unavailable(dispatcher)
+        answer = await platform.call_or_apologise(
+            tracker, dispatcher, "POST", f"{API}/alta", {"acepta_privacidad": accepted}
+        )
+        if answer is None:
             return reset
         if not answer.ok:
             dispatcher.utter_message(text=answer.detail, buttons=[HUMAN_BUTTON])

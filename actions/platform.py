@@ -15,6 +15,9 @@ from typing import Any
 
 import httpx
 from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.knowledge_access import HUMAN_BUTTON
 
 logger = logging.getLogger(__name__)
 
@@ -80,3 +83,20 @@ async def call(
     except ValueError:
         body = {}
     return PlatformAnswer(response.status_code, body if isinstance(body, dict) else {"items": body})
+
+
+async def call_or_apologise(
+    tracker: Tracker,
+    dispatcher: CollectingDispatcher,
+    method: str,
+    path: str,
+    payload: dict[str, Any] | None = None,
+) -> PlatformAnswer | None:
+    """``call``, and when the platform cannot answer, the citizen gets the apology with a
+    button for a person and the caller gets None (what every self-service action does)."""
+    try:
+        return await call(tracker, method, path, payload)
+    except PlatformUnavailable as exc:
+        logger.warning("platform.unavailable", extra={"path": path, "error": str(exc)})
+        dispatcher.utter_message(text=UNAVAILABLE, buttons=[HUMAN_BUTTON])
+        return None

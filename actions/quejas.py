@@ -600,12 +600,10 @@ class ActionRegistrarCaso(Action):
             "contacto": tracker.get_slot(CONTACT) or "canal",
             "contacto_ref": tracker.get_slot(CONTACT_DATA),
         }
-        try:
-            answer = await platform.call(tracker, "POST", "/api/selfservice/casos", payload)
-        except platform.PlatformUnavailable as exc:
-            logger.error("quejas.platform_unavailable: %s", exc)
-            # The slots stay: a person taking over sees what was collected (references only).
-            dispatcher.utter_message(text=platform.UNAVAILABLE, buttons=[HUMAN_BUTTON])
+        answer = await platform.call_or_apologise(
+            tracker, dispatcher, "POST", "/api/selfservice/casos", payload
+        )
+        if answer is None:  # the slots stay: a person taking over sees what was collected
             return []
         if not answer.ok:
             dispatcher.utter_message(
