@@ -1,29 +1,110 @@
-"""The channel interface: how messages leave the platform towards a citizen.
+"""The channel interface: how messages reach the platform and how they leave it.
 
-Each channel formats for itself (buttons, length, voice); the gateway, the handoff and the
-desk only call ``deliver``. The web chat is the first channel; later ones plug in here.
+The gateway, the handoff and the desk never care where a message came from. A channel module
+(``connectors/<channel>.py``) verifies and parses its provider's webhooks into an
+``InboundMessage`` for ``Gateway.accept``, and formats the transcript's messages for its
+provider in ``send`` (inline keyboards, numbered options, short spoken sentences). Messages to a
+provider channel go through the persistent outbox (``connectors.outbox``); the web chat, whose
+browser listens on a live stream, is served directly.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
 
 from desk_api.live import LiveHub, conversation_topic
 from desk_api.models import Conversation
 from desk_api.schemas import MessageOut
 
 
-class Channel(Protocol):
-    name: str
+@dataclass(frozen=True)
+class Capabilities:
+    buttons: bool  # shows buttons itself; otherwise the gateway understands "2", "la segunda"
+    bot: bool = True  # the assistant answers; otherwise messages go straight to the desk (email)
+    outbox: bool = True  # replies leave later through the outbox; False: in the same request
 
-    async def deliver(self, conversation: Conversation, messages: list[MessageOut]) -> None:
-        """Send messages to the citizen on this channel."""
+
+@dataclass(frozen=True)
+class IncomingFile:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class InboundMessage:
+    """One citizen message as a provider delivered it, already verified by its channel."""
+
+    channel: str
+    user_id: str  # the provider's stable id for the person: chat id, phone (E.164), email
+    address: str  # where replies go (often the same as user_id)
+    text: str
+    external_id: str | None = None  # update_id, MessageSid, Message-ID: retries are dropped
+    payload: str | None = None  # a button the citizen pressed, as the bot's payload
+    files: list[IncomingFile] = field(default_factory=list)
+    # Provider ids of earlier messages this one answers (email In-Reply-To / References).
+    replies_to: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)  # goes to Rasa: no personal data
+
+
+@dataclass(frozen=True)
+class Recipient:
+    identity_id: int
+    channel: str
+    address: str
+    user_hash: str
+    last_inbound_at: datetime | None
+
+
+@dataclass(frozen=True)
+class OutgoingAttachment:
+    id: str
+    filename: str
+    content_type: str
+    url: str  # signed, for providers that fetch media themselves
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A transcript message to send: what the channel formats for its provider."""
+
+    message_id: int
+    conversation_id: str
+    sender: str  # bot | agent | system
+    text: str
+    buttons: list[dict[str, str]]  # [{"title": ..., "payload": ...}]
+    attachments: list[OutgoingAttachment] = field(default_factory=list)
+    # Provider ids of the conversation's earlier messages (email threading).
+    thread: list[str] = field(default_factory=list)
+
+
+class DeliveryFailed(Exception):
+    """A provider did not take a message. ``transient`` failures are retried with backoff;
+    ``elsewhere`` asks the outbox to try another channel of the same citizen (WhatsApp's
+    24-hour window closed and no template configured)."""
+
+    def __init__(self, reason: str, *, transient: bool, elsewhere: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.transient = transient
+        self.elsewhere = elsewhere
+
+
+class ProviderChannel(Protocol):
+    name: str
+    capabilities: Capabilities
+
+    async def send(self, recipient: Recipient, message: Outgoing) -> str | None:
+        """Hand one message to the provider; return its id for it, or raise DeliveryFailed."""
 
 
 class WebChatChannel:
     """The portal's web chat: the browser listens on its conversation's live stream."""
 
     name = "webchat"
+    capabilities = Capabilities(buttons=True)
 
     def __init__(self, hub: LiveHub) -> None:
         self._hub = hub

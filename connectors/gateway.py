@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from connectors import pii_vault
-from connectors.channels import Channel, WebChatChannel
+from connectors import identities, options, pii_vault
+from connectors.attachments import AttachmentStore
+from connectors.channels import InboundMessage, IncomingFile, ProviderChannel, WebChatChannel
+from connectors.delivery import DeliveryWorker
 from connectors.rasa_client import BotReply, RasaClient, RasaUnavailable
+from desk_api.channel_models import ChannelIdentity, Delivery, InboundReceipt
 from desk_api.errors import InvalidInput, NotFound, Unauthorized
 from desk_api.live import LiveHub
 from desk_api.models import Conversation, Message, utcnow
@@ -26,7 +30,7 @@ from desk_api.schemas import MessageOut
 from desk_api.security import citizen_token_matches, new_citizen_token
 from desk_api.selfservice.access import SelfServiceAccess
 from desk_api.services import desk_events
-from desk_api.services.transcript import append_message, audit
+from desk_api.services.transcript import OUTBOX, append_message, audit
 from handoff import notices
 from handoff.contract import Controller, HandoffReason, HandoffRequest, State, Tier
 from handoff.summary import build_summary
@@ -43,6 +47,30 @@ class InboundResult:
     controller: str
 
 
+@dataclass(frozen=True)
+class ChannelLimits:
+    max_message_chars: int = 4000
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    flood_messages_per_minute: int = 20
+    conversation_idle: timedelta = timedelta(hours=24)
+
+
+@dataclass
+class Accepted:
+    """What ``Gateway.accept`` did with a provider's message.
+
+    ``accepted``: stored, to be routed; ``duplicate``: a provider retry, nothing changed;
+    ``limited``: over the flood limit, not stored; ``rejected``: too long, not stored (the
+    citizen was told why)."""
+
+    status: Literal["accepted", "duplicate", "limited", "rejected"]
+    conversation_id: str | None = None
+    message: MessageOut | None = None
+    bot_text: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    notices: list[MessageOut] = field(default_factory=list)
+
+
 class Gateway:
     def __init__(
         self,
@@ -51,18 +79,31 @@ class Gateway:
         hub: LiveHub,
         max_message_chars: int,
         self_service: SelfServiceAccess | None = None,
+        *,
+        identity_key: bytes = b"",
+        limits: ChannelLimits | None = None,
+        attachments: AttachmentStore | None = None,
     ) -> None:
         self._sessions = sessions
         self._self_service = self_service
         self._rasa = rasa
         self._hub = hub
         self._max_chars = max_message_chars
+        self._identity_key = identity_key
+        self._limits = limits or ChannelLimits(max_message_chars=max_message_chars)
+        self.attachments = attachments
         self.webchat = WebChatChannel(hub)
-        self._channels: dict[str, Channel] = {self.webchat.name: self.webchat}
+        self.providers: dict[str, ProviderChannel] = {}
+        self.worker: DeliveryWorker | None = None
 
     @property
     def rasa(self) -> RasaClient:
         return self._rasa
+
+    def register(self, channel: ProviderChannel) -> None:
+        """Plug a provider channel in: its inbound goes through ``accept``/``route``, its
+        outbound through the delivery worker."""
+        self.providers[channel.name] = channel
 
     # --- conversations -------------------------------------------------------------------
 
@@ -111,13 +152,23 @@ class Gateway:
         payload: str | None = None,
         client_message_id: str | None = None,
         metadata: dict[str, Any] | None = None,
+        files: list[IncomingFile] | None = None,
     ) -> InboundResult:
-        """Store a citizen message, then let the bot answer it unless a person attends."""
+        """Store a citizen message (and the files sent with it), then let the bot answer it
+        unless a person attends. A message with only files is not shown to the bot."""
         if len(text) > self._max_chars:
             raise InvalidInput(
                 f"El mensaje es demasiado largo ({len(text)} caracteres). "
                 f"El máximo es {self._max_chars}."
             )
+        files = files or []
+        for file in files:
+            if len(file.data) > self._limits.max_attachment_bytes:
+                raise InvalidInput(
+                    notices.file_too_large(file.filename, self._limits.max_attachment_bytes)
+                )
+        if not text.strip() and not files:
+            raise InvalidInput("El mensaje está vacío.")
         async with self._sessions() as session:
             conversation = await self.authorize(session, conversation_id, token)
             controller = conversation.controller
@@ -128,6 +179,9 @@ class Gateway:
                 message = await append_message(
                     session, conversation_id, "citizen", text, client_message_id=client_message_id
                 )
+                for file in files:
+                    if self.attachments is not None:
+                        self.attachments.add(session, conversation_id, message.id, file)
                 bot_text = (
                     payload if payload else await pii_vault.mask(session, conversation_id, text)
                 )
@@ -142,29 +196,255 @@ class Gateway:
                 return InboundResult(MessageOut.of(duplicate), [], controller)
         stored = MessageOut.of(message)
         desk_events.publish_messages(self._hub, conversation, [stored])
-        if controller == Controller.HUMAN:
+        if controller == Controller.HUMAN or not bot_text.strip():
             return InboundResult(stored, [], controller)
+        out, controller = await self._ask_bot(conversation, stored, bot_text, metadata or {})
+        return InboundResult(stored, out, controller)
 
+    async def _ask_bot(
+        self, conversation: Conversation, stored: MessageOut, text: str, metadata: dict[str, Any]
+    ) -> tuple[list[MessageOut], str]:
         meta = {
             "channel": conversation.channel,
             "message_id": stored.id,
-            **(metadata or {}),
-            **self._platform_access(conversation_id),
+            **metadata,
+            **self._platform_access(conversation.id),
         }
         try:
-            replies = await self._rasa.send(conversation_id, bot_text, meta)
+            replies = await self._rasa.send(conversation.id, text, meta)
         except RasaUnavailable as exc:
             logger.error(
                 "gateway.rasa_unavailable",
-                extra={"conversation_id": conversation_id, "error": str(exc)},
+                extra={"conversation_id": conversation.id, "error": str(exc)},
             )
             replies = [
                 BotReply(
                     custom=HandoffRequest(reason=HandoffReason.BOT_UNAVAILABLE).as_custom_payload()
                 )
             ]
-        out, controller = await self._store_bot_replies(conversation_id, replies)
-        return InboundResult(stored, out, controller)
+        return await self._store_bot_replies(conversation.id, replies)
+
+    # --- provider channels ---------------------------------------------------------------
+
+    async def accept(self, inbound: InboundMessage) -> Accepted:
+        """Store a provider channel's message (fast: webhooks answer before the bot does).
+
+        Deduplicates provider retries, finds or starts the identity's conversation, enforces
+        the flood and size limits, keeps attachments, and turns "2" / "la segunda" into the
+        pressed option on channels without buttons. ``route`` then lets the bot answer."""
+        channel = self.providers.get(inbound.channel)
+        if channel is None:
+            raise InvalidInput(f"Canal no configurado: {inbound.channel}")
+        hashed = identities.user_hash(self._identity_key, inbound.channel, inbound.user_id)
+        now = utcnow()
+        limits = self._limits
+        async with self._sessions() as session:
+            identity = await identities.upsert(
+                session, inbound.channel, hashed, inbound.address, now
+            )
+            if inbound.external_id and await self._received(session, inbound):
+                await session.commit()
+                return Accepted("duplicate")
+            over = identities.over_flood_limit(identity, now, limits.flood_messages_per_minute)
+            conversation = await self._conversation_for(session, identity, inbound, now)
+            told: list[Message] = []
+            status: Literal["accepted", "limited", "rejected"] = "accepted"
+            message: Message | None = None
+            bot_text: str | None = None
+            if over:
+                status = "limited"
+                if over == 1:  # say it once per minute, not once per flooding message
+                    told.append(await self._notice(session, conversation, notices.flooding()))
+            elif len(inbound.text) > limits.max_message_chars:
+                status = "rejected"
+                told.append(await self._notice(
+                    session, conversation,
+                    notices.too_long(len(inbound.text), limits.max_message_chars),
+                ))  # fmt: skip
+            else:
+                identity.last_inbound_at = now
+                message, bot_text, file_notices = await self._store_inbound(
+                    session, conversation, channel.capabilities.buttons, inbound
+                )
+                told.extend(file_notices)
+            session.add(
+                InboundReceipt(
+                    channel=inbound.channel,
+                    external_id=inbound.external_id or f"local:{uuid.uuid4()}",
+                    conversation_id=conversation.id,
+                    message_id=message.id if message else None,
+                    created_at=now,
+                )
+            )
+            try:
+                await session.commit()
+            except IntegrityError:  # the provider's retry raced its first delivery
+                await session.rollback()
+                return Accepted("duplicate")
+            await session.refresh(conversation)
+        notice_out = [MessageOut.of(n) for n in told]
+        stored = MessageOut.of(message) if message else None
+        desk_events.publish_messages(self._hub, conversation, [*([stored] if stored else [])])
+        await self.deliver(conversation, notice_out)
+        return Accepted(
+            status,
+            conversation.id,
+            stored,
+            bot_text,
+            {"channel_user": hashed, **inbound.metadata},
+            notice_out,
+        )
+
+    async def route(self, accepted: Accepted) -> list[MessageOut]:
+        """Let the bot answer an accepted message, unless a person attends the conversation or
+        its channel goes straight to the desk; return what was sent back."""
+        if accepted.status != "accepted" or accepted.message is None:
+            return []
+        assert accepted.conversation_id is not None
+        async with self._sessions() as session:
+            conversation = await session.get(Conversation, accepted.conversation_id)
+            assert conversation is not None
+        channel = self.providers[conversation.channel]
+        if conversation.controller == Controller.HUMAN:
+            return []
+        if not channel.capabilities.bot:
+            out, _ = await self._store_bot_replies(
+                conversation.id,
+                [BotReply(custom=HandoffRequest(
+                    reason=HandoffReason.DIRECT_TO_DESK,
+                    suggestions=list(accepted.metadata.get("suggestions", [])),
+                ).as_custom_payload())],
+            )  # fmt: skip
+            return out
+        if not accepted.bot_text:  # only files: nothing for the bot to read
+            return []
+        out, _ = await self._ask_bot(
+            conversation, accepted.message, accepted.bot_text, accepted.metadata
+        )
+        return out
+
+    async def receive_from(self, inbound: InboundMessage) -> tuple[Accepted, list[MessageOut]]:
+        """``accept`` then ``route``, for channels that answer in the same request (voice)."""
+        accepted = await self.accept(inbound)
+        return accepted, await self.route(accepted)
+
+    async def _received(self, session: AsyncSession, inbound: InboundMessage) -> bool:
+        found = await session.scalar(
+            select(InboundReceipt.id).where(
+                InboundReceipt.channel == inbound.channel,
+                InboundReceipt.external_id == inbound.external_id,
+            )
+        )
+        return found is not None
+
+    async def _conversation_for(
+        self,
+        session: AsyncSession,
+        identity: ChannelIdentity,
+        inbound: InboundMessage,
+        now: Any,
+    ) -> Conversation:
+        conversation = await self._replied_conversation(session, identity, inbound.replies_to)
+        if conversation is None:
+            conversation = await identities.current_conversation(
+                session, identity, now, self._limits.conversation_idle
+            )
+        if conversation is not None:
+            return conversation
+        channel = self.providers[inbound.channel]
+        conversation = Conversation(
+            id=str(uuid.uuid4()),
+            channel=inbound.channel,
+            identity_id=identity.id,
+            outbound=OUTBOX if channel.capabilities.outbox else "live",
+            citizen_id=await identities.verified_citizen(session, identity),
+            controller=Controller.BOT,
+            state=State.BOT,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(conversation)
+        audit(
+            session,
+            "conversation.start",
+            conversation_id=conversation.id,
+            actor_type="citizen",
+            details={"channel": inbound.channel, "identity_id": identity.id},
+        )
+        await session.flush()
+        return conversation
+
+    @staticmethod
+    async def _replied_conversation(
+        session: AsyncSession, identity: ChannelIdentity, refs: list[str]
+    ) -> Conversation | None:
+        """The conversation an email reply continues: one of its own earlier messages."""
+        if not refs:
+            return None
+        for source in (
+            select(InboundReceipt.conversation_id).where(InboundReceipt.external_id.in_(refs)),
+            select(Delivery.conversation_id).where(Delivery.provider_message_id.in_(refs)),
+        ):
+            conversation = await session.scalar(
+                select(Conversation).where(
+                    Conversation.id.in_(source), Conversation.identity_id == identity.id
+                )
+            )
+            if conversation is not None:
+                return conversation
+        return None
+
+    async def _store_inbound(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        has_buttons: bool,
+        inbound: InboundMessage,
+    ) -> tuple[Message, str | None, list[Message]]:
+        limit = self._limits.max_attachment_bytes
+        kept = [f for f in inbound.files if len(f.data) <= limit]
+        refused = [f for f in inbound.files if len(f.data) > limit]
+        payload = inbound.payload
+        if payload is None and not has_buttons:
+            payload = options.choose(inbound.text, await self._last_buttons(session, conversation))
+        message = await append_message(session, conversation.id, "citizen", inbound.text)
+        if kept and self.attachments is not None:
+            for file in kept:
+                self.attachments.add(session, conversation.id, message.id, file)
+        told = [
+            await self._notice(session, conversation, notices.file_too_large(f.filename, limit))
+            for f in refused
+        ]
+        if kept and not inbound.text.strip() and conversation.controller == Controller.BOT:
+            told.append(
+                await self._notice(
+                    session, conversation, notices.file_kept([f.filename for f in kept])
+                )
+            )
+        if payload:
+            return message, payload, told
+        text = inbound.text.strip()
+        masked = await pii_vault.mask(session, conversation.id, text) if text else None
+        return message, masked, told
+
+    @staticmethod
+    async def _last_buttons(
+        session: AsyncSession, conversation: Conversation
+    ) -> list[dict[str, str]]:
+        """The options of the conversation's last message, if it was the bot's and had any."""
+        last = await session.scalar(
+            select(Message)
+            .where(Message.conversation_id == conversation.id)
+            .order_by(Message.seq.desc())
+            .limit(1)
+        )
+        if last is None or last.sender != "bot" or not last.buttons:
+            return []
+        return list(last.buttons.get("items", []))
+
+    @staticmethod
+    async def _notice(session: AsyncSession, conversation: Conversation, text: str) -> Message:
+        return await append_message(session, conversation.id, "system", text)
 
     async def _store_bot_replies(
         self, conversation_id: str, replies: list[BotReply]
@@ -253,17 +533,14 @@ class Gateway:
     # --- outbound ------------------------------------------------------------------------
 
     async def deliver(self, conversation: Conversation, messages: list[MessageOut]) -> None:
-        """Send messages to the citizen on the conversation's own channel."""
+        """Send messages to the citizen on the conversation's own channel: the web chat's live
+        stream, or the outbox, whose rows were written with the messages."""
         if not messages:
             return
-        channel = self._channels.get(conversation.channel)
-        if channel is None:
-            logger.error(
-                "gateway.unknown_channel",
-                extra={"conversation_id": conversation.id, "channel": conversation.channel},
-            )
-            return
-        await channel.deliver(conversation, messages)
+        if conversation.channel == self.webchat.name:
+            await self.webchat.deliver(conversation, messages)
+        elif conversation.outbound == OUTBOX and self.worker is not None:
+            self.worker.wake()
 
     def _platform_access(self, conversation_id: str) -> dict[str, Any]:
         """Message metadata that lets the bot's actions call the self-service API."""

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,8 +14,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from connectors import webchat
-from connectors.gateway import Gateway
+from connectors import registry, webchat
+from connectors.attachments import AttachmentStore
+from connectors.delivery import DeliveryWorker, RetryPolicy
+from connectors.gateway import ChannelLimits, Gateway
 from connectors.rasa_client import RasaClient
 from desk_api import logs
 from desk_api.db import make_engine, make_sessionmaker
@@ -77,9 +80,35 @@ def create_app(
         access = SelfServiceAccess(
             settings.internal_url, settings.jwt_key(), settings.self_service_token_minutes
         )
-        app.state.gateway = Gateway(
-            app.state.sessions, rasa, app.state.hub, settings.max_message_chars, access
+        app.state.attachments = AttachmentStore(settings.var_dir / "attachments")
+        gateway = Gateway(
+            app.state.sessions,
+            rasa,
+            app.state.hub,
+            settings.max_message_chars,
+            access,
+            identity_key=settings.identity_key(),
+            limits=ChannelLimits(
+                max_message_chars=settings.max_message_chars,
+                max_attachment_bytes=settings.max_attachment_bytes,
+                flood_messages_per_minute=settings.flood_messages_per_minute,
+                conversation_idle=timedelta(hours=settings.conversation_idle_hours),
+            ),
+            attachments=app.state.attachments,
         )
+        app.state.gateway = gateway
+        app.state.channels = await registry.open_channels(settings, gateway)
+        gateway.worker = DeliveryWorker(
+            app.state.sessions,
+            gateway.providers,
+            app.state.hub,
+            RetryPolicy(
+                settings.delivery_max_attempts,
+                settings.delivery_backoff_seconds,
+                settings.delivery_backoff_max_seconds,
+            ),
+        )
+        gateway.worker.start()
         app.state.knowledge = shared(knowledge)
         app.state.tramitacion = TramitacionClient.for_endpoint(tramitacion) if tramitacion else None
         case_settings = CaseSettings()  # TUA_CASES_*: deadlines, local holidays, default unit
@@ -93,6 +122,9 @@ def create_app(
         try:
             yield
         finally:
+            await gateway.worker.stop()
+            for channel in app.state.channels:
+                await channel.aclose()
             await rasa.aclose()
             await app.state.outbox.aclose()
             if app.state.tramitacion is not None:
@@ -117,6 +149,7 @@ def create_app(
         cases.router,
         cases.desk_router,
         *payments.routers,
+        *registry.routers(),
     ):
         app.include_router(router)
     if tramitacion is not None and tramitacion.sandbox:

@@ -22,6 +22,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """SQLite gives back naive datetimes; everything stored here is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         dict[str, Any]: JSON,
@@ -72,6 +77,13 @@ class Conversation(Base):
     assigned_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     # The Miespacio account, once the citizen verified an email or mobile in this conversation.
     citizen_id: Mapped[str | None] = mapped_column(ForeignKey("citizens.id"), index=True)
+    # The provider identity the conversation belongs to (none for the web chat: its token).
+    identity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("channel_identities.id"), index=True
+    )
+    # How replies leave: "live" (web chat stream, a phone call's answer) or "outbox" (a
+    # provider's API, through the persistent outbox: every non-citizen message gets a Delivery).
+    outbound: Mapped[str] = mapped_column(String(8), default="live")
     handoff: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     handed_off_at: Mapped[datetime | None] = mapped_column()
@@ -141,4 +153,5 @@ class AuditEvent(Base):
 
 
 # The self-service tables share this metadata (Conversation.citizen_id points at one of them).
+from desk_api import channel_models as _channel_models  # noqa: E402, F401
 from desk_api.selfservice import models as _selfservice_models  # noqa: E402, F401

@@ -43,6 +43,21 @@ class Settings(BaseSettings):
 
     # Limits on citizen input.
     max_message_chars: int = Field(default=4000, ge=100)
+    max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    flood_messages_per_minute: int = Field(default=20, ge=1)  # per channel identity
+
+    # Provider channels (Telegram, WhatsApp, voice, email). The public URL is what providers
+    # call and sign (Twilio signs the exact URL it requested).
+    public_url: str = "http://127.0.0.1:8000"
+    # Keys the HMAC of provider user ids (chat ids, phone numbers, emails); in development a
+    # random one is kept under ``var_dir``. Changing it splits every citizen from their past.
+    identity_secret: SecretStr | None = None
+    # A messaging-channel conversation the bot holds starts afresh after this long idle.
+    conversation_idle_hours: float = Field(default=24.0, gt=0)
+    # The persistent outbox: attempts before a delivery is marked failed, and the backoff.
+    delivery_max_attempts: int = Field(default=8, ge=1)
+    delivery_backoff_seconds: float = Field(default=2.0, gt=0)
+    delivery_backoff_max_seconds: float = Field(default=600.0, gt=0)
 
     @field_validator("database_url")
     @classmethod
@@ -56,7 +71,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> Settings:
         if self.environment == "production":
-            for name in ("jwt_secret", "rasa_token"):
+            for name in ("jwt_secret", "rasa_token", "identity_secret"):
                 value = getattr(self, name)
                 if value is None or value.get_secret_value() in PLACEHOLDER_SECRETS:
                     raise ValueError(
@@ -66,9 +81,16 @@ class Settings(BaseSettings):
 
     def jwt_key(self) -> str:
         """The JWT signing key; in development a random one is kept under ``var_dir``."""
-        if self.jwt_secret is not None:
-            return self.jwt_secret.get_secret_value()
-        path = self.var_dir / "jwt_secret"
+        return self._secret(self.jwt_secret, "jwt_secret")
+
+    def identity_key(self) -> bytes:
+        """The key of channel identities' HMAC (see ``connectors.identities``)."""
+        return self._secret(self.identity_secret, "identity_secret").encode()
+
+    def _secret(self, configured: SecretStr | None, name: str) -> str:
+        if configured is not None:
+            return configured.get_secret_value()
+        path = self.var_dir / name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(secrets.token_urlsafe(48))

@@ -40,6 +40,7 @@ class HandoffReason(StrEnum):
     CITIZEN_REQUEST = "citizen_request"  # intent hablar_con_agente
     LOW_CONFIDENCE = "low_confidence"  # two consecutive turns the bot did not understand
     BOT_UNAVAILABLE = "bot_unavailable"  # the Rasa server could not be reached
+    DIRECT_TO_DESK = "direct_to_desk"  # a channel the bot does not answer (email)
 
 
 class HandoffRequest(BaseModel):
@@ -50,6 +51,8 @@ class HandoffRequest(BaseModel):
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     slots: dict[str, Any] = Field(default_factory=dict)
     intents_seen: list[str] = Field(default_factory=list)
+    # Procedures the knowledge base suggests for the message ({"code", "title", "url"}).
+    suggestions: list[dict[str, Any]] = Field(default_factory=list)
 
     def as_custom_payload(self) -> dict[str, Any]:
         return {HANDOFF_KEY: self.model_dump(mode="json")}

@@ -6,6 +6,11 @@ from handoff.contract import HandoffReason
 
 
 def queued(position_ahead: int, reason: HandoffReason) -> str:
+    if reason == HandoffReason.DIRECT_TO_DESK:
+        return (
+            "Hemos recibido su mensaje. Una persona del equipo de atención lo leerá y le "
+            "responderá por este mismo medio, normalmente en el siguiente día hábil."
+        )
     opening = {
         HandoffReason.CITIZEN_REQUEST: "Le paso con una persona del equipo de atención.",
         HandoffReason.LOW_CONFIDENCE: (
@@ -43,4 +48,35 @@ def resolved() -> str:
     return (
         "La persona que le atendía ha dado por resuelta su consulta. "
         "Vuelve a atenderle el asistente virtual: escriba si necesita algo más."
+    )
+
+
+def too_long(length: int, limit: int) -> str:
+    return (
+        f"Su mensaje es demasiado largo ({length} caracteres) y no lo hemos registrado. "
+        f"El máximo es {limit}: ¿puede resumirlo o enviarlo en varias partes?"
+    )
+
+
+def file_too_large(filename: str, limit_bytes: int) -> str:
+    megabytes = limit_bytes / (1024 * 1024)
+    size = f"{megabytes:.0f} MB" if megabytes >= 1 else f"{limit_bytes // 1024} KB"
+    return (
+        f"No hemos podido guardar el archivo «{filename}»: supera el tamaño máximo de {size}. "
+        "Puede enviarlo más pequeño o en varias partes."
+    )
+
+
+def flooding() -> str:
+    return (
+        "Ha enviado muchos mensajes en muy poco tiempo. Espere un minuto, por favor: "
+        "los siguientes mensajes de este minuto no se registrarán."
+    )
+
+
+def file_kept(filenames: list[str]) -> str:
+    names = ", ".join(f"«{name}»" for name in filenames)
+    return (
+        f"He guardado {'el archivo' if len(filenames) == 1 else 'los archivos'} {names} en esta "
+        "conversación. Si quiere que lo revise una persona, escriba «hablar con una persona»."
     )

@@ -10,6 +10,7 @@ REASON_TEXT = {
     HandoffReason.CITIZEN_REQUEST: "El ciudadano pidió hablar con una persona.",
     HandoffReason.LOW_CONFIDENCE: "El asistente no entendió dos mensajes seguidos.",
     HandoffReason.BOT_UNAVAILABLE: "El asistente virtual no respondía.",
+    HandoffReason.DIRECT_TO_DESK: "Mensaje de un canal que atiende directamente el equipo.",
 }
 QUOTED_MESSAGES = 3
 QUOTE_CHARS = 160
@@ -21,6 +22,9 @@ def build_summary(request: HandoffRequest, citizen_texts: Sequence[str]) -> str:
     topics = [i for i in dict.fromkeys(request.intents_seen) if i not in _SMALL_TALK]
     if topics:
         parts.append("Temas detectados: " + ", ".join(topics) + ".")
+    if request.suggestions:
+        titles = [str(s.get("title", "")) for s in request.suggestions if s.get("title")]
+        parts.append("Trámites sugeridos: " + "; ".join(titles) + ".")
     recent = [t.strip() for t in citizen_texts if t.strip()][-QUOTED_MESSAGES:]
     if recent:
         quoted = "; ".join(f"«{_shorten(t)}»" for t in recent)

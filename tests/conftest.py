@@ -112,6 +112,7 @@ def settings(database_url: str, rasa_stack: dict[str, str], tmp_path: Path) -> S
         rasa_url=rasa_stack["url"],
         rasa_token=SecretStr(rasa_stack["token"]),
         jwt_secret=SecretStr(secrets.token_urlsafe(32)),
+        identity_secret=SecretStr(secrets.token_urlsafe(32)),
         var_dir=tmp_path / "var",
     )
 

@@ -24,7 +24,7 @@ import logging
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors import pii, pii_vault
 from desk_api.errors import Conflict, DomainError, InvalidInput, Unavailable
-from desk_api.models import Conversation
+from desk_api.models import Conversation, as_utc
 from desk_api.selfservice.mail import Mail, MailNotSent
 from desk_api.selfservice.models import Citizen, CitizenIdentity, OtpChallenge
 from desk_api.selfservice.outbox import Outbox
@@ -143,11 +143,6 @@ def mask_destination(kind: str, value: str) -> str:
     return f"+{number.country_code} *** *{national[-2:]}"
 
 
-def _aware(moment: datetime) -> datetime:
-    """SQLite gives back naive datetimes; everything stored here is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _clock(moment: datetime) -> str:
     return moment.astimezone(MADRID).strftime("%H:%M")
 
@@ -202,7 +197,7 @@ async def _check_rate(
             )
         ).one()
         if count >= limit and oldest is not None:
-            retry = _aware(oldest) + timedelta(hours=1)
+            retry = as_utc(oldest) + timedelta(hours=1)
             raise RateLimited(
                 "Ha pedido demasiados códigos en poco tiempo. Por seguridad, podrá pedir otro a "
                 f"partir de las {_clock(retry)}."
@@ -334,7 +329,7 @@ async def verify_code(
     blocked = "Ha superado el número de intentos. Pida un código nuevo."
     if challenge.status == BLOCKED:
         raise InvalidInput(blocked)
-    if now >= _aware(challenge.expires_at):
+    if now >= as_utc(challenge.expires_at):
         raise InvalidInput(
             f"El código ha caducado (vale {ctx.settings.code_minutes} minutos). Pida un código "
             "nuevo."
@@ -405,9 +400,9 @@ async def _sign_up(
     if challenge.status == COMPLETED:
         citizen = await session.scalar(select(Citizen).where(column == challenge.destination))
         assert citizen is not None
-        existed = _aware(citizen.created_at) < _aware(challenge.created_at)
+        existed = as_utc(citizen.created_at) < as_utc(challenge.created_at)
         return SignedUp(citizen.id, existed, masked)
-    if now > _aware(challenge.verified_at) + timedelta(minutes=ctx.settings.verified_minutes):
+    if now > as_utc(challenge.verified_at) + timedelta(minutes=ctx.settings.verified_minutes):
         raise Conflict("Ha pasado demasiado tiempo desde que confirmó el código. Pida uno nuevo.")
 
     # The challenge's row lock serialises sign-ups of this conversation.

@@ -7,7 +7,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from desk_api.channel_models import Delivery
 from desk_api.models import Agent, AuditEvent, Conversation, Message, utcnow
+
+OUTBOX = "outbox"  # Conversation.outbound: replies leave through the persistent outbox
 
 
 async def append_message(
@@ -23,14 +26,19 @@ async def append_message(
 ) -> Message:
     """Add a message with the next ``seq``; the counter update also locks the row in PostgreSQL."""
     now = utcnow()
-    seq = (
+    seq, outbound, channel, identity_id = (
         await session.execute(
             update(Conversation)
             .where(Conversation.id == conversation_id)
             .values(last_seq=Conversation.last_seq + 1, updated_at=now)
-            .returning(Conversation.last_seq)
+            .returning(
+                Conversation.last_seq,
+                Conversation.outbound,
+                Conversation.channel,
+                Conversation.identity_id,
+            )
         )
-    ).scalar_one()
+    ).one()
     message = Message(
         conversation_id=conversation_id,
         seq=seq,
@@ -44,6 +52,18 @@ async def append_message(
     )
     session.add(message)
     await session.flush()
+    if sender != "citizen" and outbound == OUTBOX and identity_id is not None:
+        # The transactional outbox: the message and its delivery commit together.
+        session.add(
+            Delivery(
+                conversation_id=conversation_id,
+                message_id=message.id,
+                channel=channel,
+                identity_id=identity_id,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
     return message
 
 

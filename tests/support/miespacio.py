@@ -93,6 +93,7 @@ def make_settings(database_url: str, tmp_path: Path, **extra: Any) -> Settings:
     return Settings(
         database_url=database_url,
         jwt_secret=SecretStr(secrets.token_urlsafe(32)),
+        identity_secret=SecretStr(secrets.token_urlsafe(32)),
         var_dir=tmp_path / "var",
         rasa_url="http://127.0.0.1:9",
         **extra,
