@@ -22,7 +22,8 @@ def web_app_in_thread(
     """Serve the real FastAPI app (HTTP + WebSockets) on a free loopback port."""
     port = free_port()
     # The bot's actions call back here (self-service API).
-    settings = settings.model_copy(update={"internal_url": f"http://127.0.0.1:{port}"})
+    base = f"http://127.0.0.1:{port}"
+    settings = settings.model_copy(update={"internal_url": base, "public_url": base})
     app = create_app(settings, knowledge)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
