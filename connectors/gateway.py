@@ -23,7 +23,7 @@ from connectors.channels import InboundMessage, IncomingFile, ProviderChannel, W
 from connectors.delivery import DeliveryWorker
 from connectors.rasa_client import BotReply, RasaClient, RasaUnavailable
 from desk_api.channel_models import ChannelIdentity, Delivery, InboundReceipt
-from desk_api.errors import InvalidInput, NotFound, Unauthorized
+from desk_api.errors import InvalidInput, NotFound, TooManyRequests, Unauthorized
 from desk_api.live import LiveHub
 from desk_api.models import Conversation, Message, utcnow
 from desk_api.schemas import MessageOut
@@ -175,6 +175,7 @@ class Gateway:
             duplicate = await self._find_client_message(session, conversation_id, client_message_id)
             if duplicate is not None:
                 return InboundResult(MessageOut.of(duplicate), [], controller)
+            await self._check_flood(session, conversation_id)
             try:
                 message = await append_message(
                     session, conversation_id, "citizen", text, client_message_id=client_message_id
@@ -200,6 +201,20 @@ class Gateway:
             return InboundResult(stored, [], controller)
         out, controller = await self._ask_bot(conversation, stored, bot_text, metadata or {})
         return InboundResult(stored, out, controller)
+
+    async def _check_flood(self, session: AsyncSession, conversation_id: str) -> None:
+        """The web chat's identity is its conversation: at most the per-minute limit."""
+        recent = await session.scalar(
+            select(func.count())
+            .select_from(Message)
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.sender == "citizen",
+                Message.created_at > utcnow() - timedelta(minutes=1),
+            )
+        )
+        if int(recent or 0) >= self._limits.flood_messages_per_minute:
+            raise TooManyRequests(notices.flooding_refused())
 
     async def _ask_bot(
         self, conversation: Conversation, stored: MessageOut, text: str, metadata: dict[str, Any]

@@ -33,5 +33,9 @@ class InvalidInput(DomainError):
     status_code = 422
 
 
+class TooManyRequests(DomainError):
+    status_code = 429
+
+
 class Unavailable(DomainError):
     status_code = 503

@@ -74,6 +74,13 @@ def flooding() -> str:
     )
 
 
+def flooding_refused() -> str:
+    return (
+        "Ha enviado muchos mensajes en muy poco tiempo y no hemos registrado este. "
+        "Espere un minuto y vuelva a enviarlo, por favor."
+    )
+
+
 def file_kept(filenames: list[str]) -> str:
     names = ", ".join(f"«{name}»" for name in filenames)
     return (

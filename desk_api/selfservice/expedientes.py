@@ -16,7 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors import pii, pii_vault
-from desk_api.errors import DomainError, Forbidden, InvalidInput, NotFound, Unavailable
+from desk_api.errors import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unavailable,
+)
 from desk_api.models import AuditEvent, Conversation, utcnow
 from desk_api.selfservice.models import Citizen
 from desk_api.selfservice.tramitacion import (
@@ -75,8 +81,8 @@ UNAVAILABLE = (
 SECOND_FACTOR_KINDS = ("DNI", "NIE", "EMAIL")
 
 
-class TooManyAttempts(DomainError):
-    status_code = 429
+class TooManyAttempts(TooManyRequests):
+    pass
 
 
 async def can_use_identity(session: AsyncSession, conversation_id: str) -> bool:

@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors import pii, pii_vault
-from desk_api.errors import Conflict, DomainError, InvalidInput, Unavailable
+from desk_api.errors import Conflict, InvalidInput, TooManyRequests, Unavailable
 from desk_api.models import Conversation, as_utc
 from desk_api.selfservice.mail import Mail, MailNotSent
 from desk_api.selfservice.models import Citizen, CitizenIdentity, OtpChallenge
@@ -110,8 +110,8 @@ class Miespacio:
         return cls(settings, key, outbox)
 
 
-class RateLimited(DomainError):
-    status_code = 429
+class RateLimited(TooManyRequests):
+    pass
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from connectors.identities import user_hash
 from connectors.rasa_client import RasaClient
 from desk_api.channel_models import Attachment, ChannelIdentity, Delivery, InboundReceipt
 from desk_api.db import make_engine, make_sessionmaker
+from desk_api.errors import TooManyRequests
 from desk_api.live import DESK_TOPIC, LiveHub
 from desk_api.models import AuditEvent, Conversation, Message, utcnow
 from desk_api.selfservice.models import Citizen, CitizenIdentity
@@ -432,3 +433,12 @@ async def test_messages_to_the_web_chat_never_enter_the_outbox(rig: Rig) -> None
     conversation, _token = await rig.gateway.start_conversation("webchat")
     await _agent_messages(rig, conversation.id, "hola")
     assert await rig.count(Delivery) == 0
+
+
+async def test_the_web_chat_refuses_a_flood_with_a_clear_message(rig: Rig) -> None:
+    conversation, token = await rig.gateway.start_conversation("webchat")
+    for i in range(3):
+        await rig.gateway.receive(conversation.id, token, f"mensaje {i}")
+    with pytest.raises(TooManyRequests, match="muchos mensajes"):
+        await rig.gateway.receive(conversation.id, token, "uno más")
+    assert await rig.count(Message, Message.sender == "citizen") == 3
