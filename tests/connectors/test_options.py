@@ -7,9 +7,9 @@ import pytest
 from connectors.options import answer_hint, as_text, choose
 
 CATEGORIES = [
-    {"title": "Turismo", "payload": "/elegir{\"categoria\": \"turismo\"}"},
-    {"title": "Motocicleta o ciclomotor", "payload": "/elegir{\"categoria\": \"moto\"}"},
-    {"title": "Camión pesado", "payload": "/elegir{\"categoria\": \"camion\"}"},
+    {"title": "Turismo", "payload": '/elegir{"categoria": "turismo"}'},
+    {"title": "Motocicleta o ciclomotor", "payload": '/elegir{"categoria": "moto"}'},
+    {"title": "Camión pesado", "payload": '/elegir{"categoria": "camion"}'},
 ]
 YES_NO = [{"title": "Sí", "payload": "/afirmar"}, {"title": "No", "payload": "/negar"}]
 
