@@ -36,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors import pii, pii_vault
+from desk_api.channel_models import ChannelIdentity
 from desk_api.errors import Conflict, InvalidInput, TooManyRequests, Unavailable
 from desk_api.models import Conversation, as_utc
 from desk_api.selfservice.mail import Mail, MailNotSent
@@ -483,11 +484,17 @@ async def _account(
 async def sign_up_conversation(
     session: AsyncSession, ctx: Miespacio, conversation_id: str, accepts: bool, now: datetime
 ) -> SignedUp:
-    """``sign_up`` with this conversation's channel identity. For the web chat that is the
-    conversation itself; other channels will pass their own user id (chat id, WhatsApp number)
-    once the gateway records it."""
+    """``sign_up`` with this conversation's channel identity: for a provider channel the
+    identity's keyed hash (so the same WhatsApp number or Telegram chat is this citizen in every
+    later conversation); for the web chat, which has no lasting identity, the conversation."""
     conversation = await session.get(Conversation, conversation_id)
     if conversation is None:
         raise Conflict("La conversación no existe.")
-    channel = conversation.channel
-    return await sign_up(session, ctx, conversation_id, channel, conversation.id, accepts, now)
+    channel_user = conversation.id
+    if conversation.identity_id is not None:
+        identity = await session.get(ChannelIdentity, conversation.identity_id)
+        assert identity is not None
+        channel_user = identity.user_hash
+    return await sign_up(
+        session, ctx, conversation_id, conversation.channel, channel_user, accepts, now
+    )

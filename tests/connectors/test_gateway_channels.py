@@ -442,3 +442,24 @@ async def test_the_web_chat_refuses_a_flood_with_a_clear_message(rig: Rig) -> No
     with pytest.raises(TooManyRequests, match="muchos mensajes"):
         await rig.gateway.receive(conversation.id, token, "uno más")
     assert await rig.count(Message, Message.sender == "citizen") == 3
+
+
+async def test_a_verified_identity_brings_its_citizen_into_new_conversations(rig: Rig) -> None:
+    async with rig.sessions() as session:
+        session.add(
+            Citizen(id="c-2", email="eva@example.org", privacy_accepted_at=utcnow(),
+                    privacy_version="1")
+        )  # fmt: skip
+        await session.flush()
+        hashed = user_hash(KEY, "chat", "+34600111222")
+        session.add(
+            CitizenIdentity(citizen_id="c-2", channel="chat", channel_user=hashed,
+                            verified_by="email")
+        )  # fmt: skip
+        await session.commit()
+    accepted = await rig.gateway.accept(rig.inbound("hola", external_id="v1"))
+    [conversation] = await rig.all(Conversation, Conversation.id == accepted.conversation_id)
+    assert conversation.citizen_id == "c-2"
+    other = await rig.gateway.accept(rig.inbound("hola", user_id="+34600999888", external_id="v2"))
+    [stranger] = await rig.all(Conversation, Conversation.id == other.conversation_id)
+    assert stranger.citizen_id is None

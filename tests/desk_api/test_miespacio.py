@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import socket
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.processes import free_port
 from connectors import pii_vault
+from desk_api.channel_models import ChannelIdentity
 from desk_api.db import make_engine, make_sessionmaker
 from desk_api.errors import Conflict, InvalidInput, Unavailable
 from desk_api.models import AuditEvent, Conversation
@@ -30,7 +32,7 @@ from desk_api.selfservice.outbox import Outbox
 from desk_api.selfservice.sms import FileSmsSender
 from desk_api.selfservice.smtp_catcher import SmtpCatcher
 from knowledge.settings import KnowledgeSettings
-from tests.support.miespacio import CODE, App, make_settings, rows, serve
+from tests.support.miespacio import CODE, App, make_settings, rows, say, serve
 from tests.support.servers import web_app_in_thread
 
 API = "/api/selfservice/miespacio"
@@ -145,6 +147,33 @@ async def test_a_second_channel_joins_the_same_citizen_only_after_its_own_code(a
     identities = await rows(app.database_url, CitizenIdentity)
     assert sorted(i.channel_user for i in identities) == sorted([first, second])
     assert {i.citizen_id for i in identities} == {account["citizen_id"]}
+
+
+async def test_a_messaging_identity_is_linked_by_its_hash_not_by_its_conversation(
+    app: App,
+) -> None:
+    """A WhatsApp number or a Telegram chat is linked as the gateway knows it (the identity's
+    keyed hash), so the citizen is recognised in their later conversations too."""
+    engine = make_engine(app.database_url)
+    async with make_sessionmaker(engine)() as session:
+        identity = ChannelIdentity(channel="whatsapp", user_hash="h" * 64, address="whatsapp:+34")
+        session.add(identity)
+        await session.flush()
+        conversation = Conversation(
+            id=str(uuid.uuid4()), channel="whatsapp", identity_id=identity.id, outbound="outbox"
+        )
+        session.add(conversation)
+        await session.commit()
+    await engine.dispose()
+    await say(app.database_url, conversation.id, "luis@correo.es")
+    async with app.bot(conversation.id) as bot:
+        await bot.post(f"{API}/codigo", json={"destino": "[EMAIL_1]"})
+        await bot.post(f"{API}/verificar", json={"codigo": app.last_code()})
+        done = await bot.post(f"{API}/alta", json={"acepta_privacidad": True})
+        assert done.status_code == 201, done.text
+    (link,) = await rows(app.database_url, CitizenIdentity)
+    assert (link.channel, link.channel_user) == ("whatsapp", "h" * 64)
+    assert link.citizen_id == done.json()["citizen_id"]
 
 
 async def test_five_wrong_codes_block_the_code_and_a_new_one_works(app: App) -> None:
