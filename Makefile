@@ -8,7 +8,7 @@ PY        := $(VENV)/bin/python
 CLI       := $(VENV)/bin/tuatencion
 PYTEST_ARGS ?=
 
-.PHONY: help install browser run test lint train evaluate bench clean bench-knowledge
+.PHONY: help install browser axe run test lint train evaluate bench clean bench-knowledge
 
 help:
 	@echo "make run        start Rasa, the action server and the web app (http://127.0.0.1:8000)"
@@ -18,7 +18,11 @@ help:
 	@echo "make bench      run the benchmarks in bench/ (writes docs/benchmarks.md)"
 	@echo "make bench-knowledge  knowledge retrieval at 258/10k/100k procedures (writes docs/benchmarks-knowledge.json)"
 
-install: $(VENV)/.installed $(RASA_VENV)/.installed browser
+install: $(VENV)/.installed $(RASA_VENV)/.installed browser axe
+
+# axe-core from the npm registry, under var/tools (git-ignored), for the accessibility tests.
+axe:
+	@scripts/install-axe.sh
 
 # Browser tests drive Debian's Chromium (no browser downloads here).
 browser:

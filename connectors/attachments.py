@@ -7,12 +7,14 @@ import hashlib
 import mimetypes
 import re
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.channels import IncomingFile
 from desk_api.channel_models import Attachment
+from desk_api.models import utcnow
 
 _UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
 
@@ -20,6 +22,7 @@ _UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
 class AttachmentStore:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._last = utcnow()
 
     def path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256
@@ -46,9 +49,16 @@ class AttachmentStore:
             content_type=file.content_type or "application/octet-stream",
             size_bytes=len(file.data),
             sha256=self.write(file.data),
+            created_at=self._next_moment(),
         )
         session.add(attachment)
         return attachment
+
+    def _next_moment(self) -> datetime:
+        """Strictly increasing: files sent together keep their order (lists sort by it)."""
+        now = utcnow()
+        self._last = now if now > self._last else self._last + timedelta(microseconds=1)
+        return self._last
 
 
 def safe_filename(name: str, content_type: str) -> str:

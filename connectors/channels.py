@@ -46,6 +46,9 @@ class InboundMessage:
     files: list[IncomingFile] = field(default_factory=list)
     # Provider ids of earlier messages this one answers (email In-Reply-To / References).
     replies_to: list[str] = field(default_factory=list)
+    # The first message of a new contact (a phone call): start a fresh conversation unless a
+    # person still attends the identity's current one.
+    new_conversation: bool = False
     metadata: dict[str, Any] = field(default_factory=dict)  # goes to Rasa: no personal data
 
 

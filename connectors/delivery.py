@@ -30,6 +30,7 @@ from connectors.channels import (
 from desk_api.channel_models import Attachment, ChannelIdentity, Delivery, InboundReceipt
 from desk_api.live import DESK_TOPIC, LiveHub
 from desk_api.models import Conversation, Message, as_utc, utcnow
+from desk_api.schemas import ConversationSummary
 from desk_api.selfservice.models import CitizenIdentity
 from desk_api.services.transcript import audit
 
@@ -247,12 +248,16 @@ class DeliveryWorker:
                          "error": delivery.last_error, "rerouted_to": rerouted},
             )  # fmt: skip
             await session.commit()
+            # The summary lets the desk's socket show it only to agents who may see it.
+            conversation = await session.get(Conversation, delivery.conversation_id)
+            assert conversation is not None
             event = {
                 "type": "delivery.failed",
                 "conversation_id": delivery.conversation_id,
                 "delivery": {"id": delivery.id, "message_id": delivery.message_id,
                              "channel": delivery.channel, "error": delivery.last_error,
                              "rerouted_to": rerouted},
+                "conversation": ConversationSummary.of(conversation, None).model_dump(mode="json"),
             }  # fmt: skip
         logger.error(
             "delivery.failed",
@@ -280,7 +285,9 @@ class DeliveryWorker:
             .where(
                 CitizenIdentity.citizen_id == conversation.citizen_id,
                 ChannelIdentity.id != delivery.identity_id,
-                ChannelIdentity.channel.in_(list(self._channels)),
+                ChannelIdentity.channel.in_(
+                    [n for n, c in self._channels.items() if c.capabilities.outbox]
+                ),
             )
             .order_by(ChannelIdentity.last_inbound_at.desc())
         )
@@ -312,7 +319,9 @@ class DeliveryWorker:
         if self._attachment_url is None:
             return []
         rows = await session.scalars(
-            select(Attachment).where(Attachment.message_id == message_id).order_by(Attachment.id)
+            select(Attachment)
+            .where(Attachment.message_id == message_id)
+            .order_by(Attachment.created_at, Attachment.id)
         )
         return [
             OutgoingAttachment(a.id, a.filename, a.content_type, self._attachment_url(a.id))

@@ -17,16 +17,16 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from connectors import identities, options, pii_vault
+from connectors import identities, location, options, pii_vault
 from connectors.attachments import AttachmentStore
 from connectors.channels import InboundMessage, IncomingFile, ProviderChannel, WebChatChannel
 from connectors.delivery import DeliveryWorker
 from connectors.rasa_client import BotReply, RasaClient, RasaUnavailable
-from desk_api.channel_models import ChannelIdentity, Delivery, InboundReceipt
+from desk_api.channel_models import Attachment, ChannelIdentity, Delivery, InboundReceipt
 from desk_api.errors import InvalidInput, NotFound, TooManyRequests, Unauthorized
 from desk_api.live import LiveHub
 from desk_api.models import Conversation, Message, utcnow
-from desk_api.schemas import MessageOut
+from desk_api.schemas import AttachmentOut, MessageOut
 from desk_api.security import citizen_token_matches, new_citizen_token
 from desk_api.selfservice.access import SelfServiceAccess
 from desk_api.services import desk_events
@@ -34,6 +34,7 @@ from desk_api.services.transcript import OUTBOX, append_message, audit
 from handoff import notices
 from handoff.contract import Controller, HandoffReason, HandoffRequest, State, Tier
 from handoff.summary import build_summary
+from knowledge.base import KnowledgeBase
 
 logger = logging.getLogger(__name__)
 
@@ -95,10 +96,17 @@ class Gateway:
         self.webchat = WebChatChannel(hub)
         self.providers: dict[str, ProviderChannel] = {}
         self.worker: DeliveryWorker | None = None
+        # The app's knowledge base, for channels that suggest procedures (email); set by the app.
+        self.knowledge: KnowledgeBase | None = None
 
     @property
     def rasa(self) -> RasaClient:
         return self._rasa
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        """The app's database sessions, for channel modules that keep their own records."""
+        return self._sessions
 
     def register(self, channel: ProviderChannel) -> None:
         """Plug a provider channel in: its inbound goes through ``accept``/``route``, its
@@ -180,9 +188,11 @@ class Gateway:
                 message = await append_message(
                     session, conversation_id, "citizen", text, client_message_id=client_message_id
                 )
-                for file in files:
-                    if self.attachments is not None:
-                        self.attachments.add(session, conversation_id, message.id, file)
+                kept = [
+                    self.attachments.add(session, conversation_id, message.id, file)
+                    for file in files
+                    if self.attachments is not None
+                ]
                 bot_text = (
                     payload if payload else await pii_vault.mask(session, conversation_id, text)
                 )
@@ -195,7 +205,7 @@ class Gateway:
                 if duplicate is None:
                     raise
                 return InboundResult(MessageOut.of(duplicate), [], controller)
-        stored = MessageOut.of(message)
+        stored = _with_files(MessageOut.of(message), kept)
         desk_events.publish_messages(self._hub, conversation, [stored])
         if controller == Controller.HUMAN or not bot_text.strip():
             return InboundResult(stored, [], controller)
@@ -265,6 +275,7 @@ class Gateway:
             told: list[Message] = []
             status: Literal["accepted", "limited", "rejected"] = "accepted"
             message: Message | None = None
+            kept: list[Attachment] = []
             bot_text: str | None = None
             if over:
                 status = "limited"
@@ -278,7 +289,7 @@ class Gateway:
                 ))  # fmt: skip
             else:
                 identity.last_inbound_at = now
-                message, bot_text, file_notices = await self._store_inbound(
+                message, bot_text, file_notices, kept = await self._store_inbound(
                     session, conversation, channel.capabilities.buttons, inbound
                 )
                 told.extend(file_notices)
@@ -298,7 +309,7 @@ class Gateway:
                 return Accepted("duplicate")
             await session.refresh(conversation)
         notice_out = [MessageOut.of(n) for n in told]
-        stored = MessageOut.of(message) if message else None
+        stored = _with_files(MessageOut.of(message), kept) if message else None
         desk_events.publish_messages(self._hub, conversation, [*([stored] if stored else [])])
         await self.deliver(conversation, notice_out)
         return Accepted(
@@ -360,10 +371,16 @@ class Gateway:
         now: Any,
     ) -> Conversation:
         conversation = await self._replied_conversation(session, identity, inbound.replies_to)
-        if conversation is None:
+        if conversation is None and not inbound.new_conversation:
             conversation = await identities.current_conversation(
                 session, identity, now, self._limits.conversation_idle
             )
+        elif conversation is None:  # a new phone call: unless a person still attends the last
+            current = await identities.current_conversation(
+                session, identity, now, self._limits.conversation_idle
+            )
+            if current is not None and current.controller == Controller.HUMAN:
+                conversation = current
         if conversation is not None:
             return conversation
         channel = self.providers[inbound.channel]
@@ -415,7 +432,7 @@ class Gateway:
         conversation: Conversation,
         has_buttons: bool,
         inbound: InboundMessage,
-    ) -> tuple[Message, str | None, list[Message]]:
+    ) -> tuple[Message, str | None, list[Message], list[Attachment]]:
         limit = self._limits.max_attachment_bytes
         kept = [f for f in inbound.files if len(f.data) <= limit]
         refused = [f for f in inbound.files if len(f.data) > limit]
@@ -423,9 +440,11 @@ class Gateway:
         if payload is None and not has_buttons:
             payload = options.choose(inbound.text, await self._last_buttons(session, conversation))
         message = await append_message(session, conversation.id, "citizen", inbound.text)
-        if kept and self.attachments is not None:
-            for file in kept:
-                self.attachments.add(session, conversation.id, message.id, file)
+        stored = [
+            self.attachments.add(session, conversation.id, message.id, file)
+            for file in kept
+            if self.attachments is not None
+        ]
         told = [
             await self._notice(session, conversation, notices.file_too_large(f.filename, limit))
             for f in refused
@@ -437,10 +456,10 @@ class Gateway:
                 )
             )
         if payload:
-            return message, payload, told
+            return message, payload, told, stored
         text = inbound.text.strip()
         masked = await pii_vault.mask(session, conversation.id, text) if text else None
-        return message, masked, told
+        return message, masked, told, stored
 
     @staticmethod
     async def _last_buttons(
@@ -455,7 +474,9 @@ class Gateway:
         )
         if last is None or last.sender != "bot" or not last.buttons:
             return []
-        return list(last.buttons.get("items", []))
+        # Channels without buttons leave "share my location" out of the numbered list.
+        items = last.buttons.get("items", [])
+        return [b for b in items if b.get("payload") != location.SHARE_BUTTON_PAYLOAD]
 
     @staticmethod
     async def _notice(session: AsyncSession, conversation: Conversation, text: str) -> Message:
@@ -603,3 +624,13 @@ class Gateway:
                 Message.client_message_id == client_message_id,
             )
         )
+
+
+def _with_files(message: MessageOut, files: list[Attachment]) -> MessageOut:
+    """The stored message as the desk's live event shows it: with the files it came with."""
+    message.attachments = [
+        AttachmentOut(id=a.id, filename=a.filename, content_type=a.content_type,
+                      size_bytes=a.size_bytes)
+        for a in files
+    ]  # fmt: skip
+    return message

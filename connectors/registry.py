@@ -39,14 +39,7 @@ MODULES = (
 
 
 def _modules() -> list[ModuleType]:
-    found = []
-    for name in MODULES:
-        try:
-            found.append(importlib.import_module(name))
-        except ModuleNotFoundError as exc:  # TEMPORARY while channels are being written
-            if exc.name != name:
-                raise
-    return found
+    return [importlib.import_module(name) for name in MODULES]
 
 
 def routers() -> list[APIRouter]:

@@ -1,24 +1,45 @@
-"""The portal's web chat channel: HTTP for sending and history, a WebSocket for live replies."""
+"""The portal's web chat channel: HTTP for sending, files, typing and history; a WebSocket for
+live replies."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, WebSocket, status
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Annotated
 
-from desk_api.deps import CitizenToken, GatewayDep, HubDep, SessionDep
-from desk_api.errors import DomainError
-from desk_api.live import conversation_topic
+from fastapi import APIRouter, File, Form, Query, UploadFile, WebSocket, status
+from fastapi.responses import FileResponse
+
+from connectors.channels import IncomingFile
+from desk_api.channel_models import Attachment
+from desk_api.deps import CitizenToken, GatewayDep, HubDep, SessionDep, SettingsDep
+from desk_api.errors import DomainError, InvalidInput, NotFound
+from desk_api.live import DESK_TOPIC, conversation_topic
 from desk_api.schemas import (
     ChatHistoryOut,
     ChatMessageIn,
     ChatPostOut,
     ChatStartOut,
-    MessageOut,
+    ConversationSummary,
 )
-from desk_api.services.transcript import messages_after
+from desk_api.services.attachments import attachments_by_message, with_attachments
+from desk_api.services.transcript import last_texts, messages_after
 from desk_api.socket_pump import pump
+from handoff import notices
+from handoff.contract import Controller
 
 router = APIRouter(prefix="/api/chat", tags=["webchat"])
 CHANNEL = "webchat"
+MAX_FILES_PER_MESSAGE = 5
+# A citizen's file is never rendered by the browser from our origin: always a download.
+DOWNLOAD_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Cache-Control": "private, no-store",
+}
 
 
 @router.post("/conversations", response_model=ChatStartOut, status_code=status.HTTP_201_CREATED)
@@ -42,7 +63,7 @@ async def history(
     return ChatHistoryOut(
         conversation_id=conversation_id,
         controller=conversation.controller,
-        messages=[MessageOut.of(m) for m in messages],
+        messages=await with_attachments(session, messages),
     )
 
 
@@ -58,6 +79,78 @@ async def send(
         client_message_id=body.client_message_id,
     )
     return ChatPostOut(message=result.message, replies=result.replies, controller=result.controller)
+
+
+@router.post("/conversations/{conversation_id}/attachments", response_model=ChatPostOut)
+async def upload(
+    conversation_id: str,
+    token: CitizenToken,
+    gateway: GatewayDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    file: Annotated[list[UploadFile], File(description="One or several files")],
+    text: Annotated[str, Form()] = "",  # the gateway enforces the message length
+    client_message_id: Annotated[str | None, Form(min_length=1, max_length=64)] = None,
+) -> ChatPostOut:
+    """A citizen message with files (and optional text); the bot reads only the text."""
+    await gateway.authorize(session, conversation_id, token)  # before reading any byte
+    await session.close()  # the gateway writes in its own session (SQLite: no reader left)
+    if len(file) > MAX_FILES_PER_MESSAGE:
+        raise InvalidInput(f"Puede enviar como máximo {MAX_FILES_PER_MESSAGE} archivos a la vez.")
+    files = [await _accepted_file(part, settings.max_attachment_bytes) for part in file]
+    result = await gateway.receive(
+        conversation_id, token, text, files=files, client_message_id=client_message_id
+    )
+    found = await attachments_by_message(session, [result.message.id])
+    message = result.message.model_copy(update={"attachments": found.get(result.message.id, [])})
+    return ChatPostOut(message=message, replies=result.replies, controller=result.controller)
+
+
+@router.get("/conversations/{conversation_id}/attachments/{attachment_id}")
+async def download(
+    conversation_id: str,
+    attachment_id: str,
+    bearer: CitizenToken,
+    gateway: GatewayDep,
+    session: SessionDep,
+    token: str | None = Query(default=None, description="The conversation's citizen token"),
+) -> FileResponse:
+    """One file of the citizen's own conversation (links carry the token: no header there)."""
+    await gateway.authorize(session, conversation_id, token or bearer)
+    attachment = await session.get(Attachment, attachment_id)
+    if attachment is None or attachment.conversation_id != conversation_id:
+        raise NotFound("No existe ese archivo en esta conversación.")
+    path = gateway.attachments.path(attachment.sha256) if gateway.attachments else None
+    if path is None or not path.is_file():
+        raise NotFound("El archivo ya no está disponible.")
+    return FileResponse(
+        path,
+        media_type=attachment.content_type,
+        filename=attachment.filename,
+        headers=DOWNLOAD_HEADERS,
+    )
+
+
+@router.post("/conversations/{conversation_id}/typing", status_code=status.HTTP_204_NO_CONTENT)
+async def typing(
+    conversation_id: str, token: CitizenToken, gateway: GatewayDep, hub: HubDep, session: SessionDep
+) -> None:
+    """Tell the desk the citizen is writing (the widget calls this at most every few seconds);
+    only a person attending the conversation cares, so nothing is sent while the bot holds it."""
+    conversation = await gateway.authorize(session, conversation_id, token)
+    if conversation.controller != Controller.HUMAN:
+        return
+    preview = (await last_texts(session, [conversation.id])).get(conversation.id)
+    summary = ConversationSummary.of(conversation, preview)
+    hub.publish(
+        DESK_TOPIC,
+        {
+            "type": "typing",
+            "conversation_id": conversation.id,
+            "sender": "citizen",
+            "conversation": summary.model_dump(mode="json"),
+        },
+    )
 
 
 @router.websocket("/conversations/{conversation_id}/ws")
@@ -78,3 +171,158 @@ async def live(
     await websocket.accept()
     async with hub.subscribe(conversation_topic(conversation_id)) as queue:
         await pump(websocket, queue)
+
+
+async def _accepted_file(part: UploadFile, limit: int) -> IncomingFile:
+    """The uploaded part, if it is small enough and really one of the accepted kinds."""
+    name = PurePath(part.filename or "").name or "adjunto"
+    data = await part.read(limit + 1)  # never more than one byte over the limit in memory
+    if len(data) > limit:
+        raise InvalidInput(notices.file_too_large(name, limit))
+    if not data:
+        raise InvalidInput(f"El archivo «{name}» está vacío.")
+    kind = sniff(data, name)
+    if kind is None:
+        raise InvalidInput(
+            f"No podemos recibir el archivo «{name}»: solo se admiten imágenes (JPEG, PNG, "
+            "WebP, GIF o HEIC), documentos PDF, archivos de texto y documentos de Office "
+            "(Word, Excel, PowerPoint u OpenDocument)."
+        )
+    if kind is MACROS:
+        raise InvalidInput(
+            f"No podemos recibir el archivo «{name}»: contiene macros. Guárdelo sin macros "
+            "(por ejemplo, como .docx, .xlsx o PDF) y vuelva a enviarlo."
+        )
+    return IncomingFile(filename=kind.named(name), content_type=kind.content_type, data=data)
+
+
+# --- what the chat accepts: the bytes decide, never the declared type or the name --------
+
+
+@dataclass(frozen=True)
+class FileKind:
+    content_type: str
+    extensions: tuple[str, ...]  # the first is the one given to a misnamed file
+
+    def named(self, filename: str) -> str:
+        """``filename`` with an extension that tells the truth about its content."""
+        path = PurePath(filename)
+        if path.suffix.lower() in self.extensions:
+            return filename
+        return f"{path.stem or 'adjunto'}{self.extensions[0]}"
+
+
+JPEG = FileKind("image/jpeg", (".jpg", ".jpeg", ".jfif"))
+PNG = FileKind("image/png", (".png",))
+GIF = FileKind("image/gif", (".gif",))
+WEBP = FileKind("image/webp", (".webp",))
+HEIC = FileKind("image/heic", (".heic", ".heif"))
+PDF = FileKind("application/pdf", (".pdf",))
+TEXT = FileKind("text/plain", (".txt", ".csv", ".log", ".md"))
+DOC = FileKind("application/msword", (".doc",))
+XLS = FileKind("application/vnd.ms-excel", (".xls",))
+PPT = FileKind("application/vnd.ms-powerpoint", (".ppt", ".pps"))
+_OOXML = "application/vnd.openxmlformats-officedocument"
+DOCX = FileKind(f"{_OOXML}.wordprocessingml.document", (".docx",))
+XLSX = FileKind(f"{_OOXML}.spreadsheetml.sheet", (".xlsx",))
+PPTX = FileKind(f"{_OOXML}.presentationml.presentation", (".pptx", ".ppsx"))
+_ODF = "application/vnd.oasis.opendocument"
+ODT = FileKind(f"{_ODF}.text", (".odt",))
+ODS = FileKind(f"{_ODF}.spreadsheet", (".ods",))
+ODP = FileKind(f"{_ODF}.presentation", (".odp",))
+MACROS = FileKind("application/x-macro-document", (".bin",))  # an office file with macros
+
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_OOXML_PARTS = {  # the main part's content type in [Content_Types].xml
+    b"wordprocessingml.document.main+xml": DOCX,
+    b"spreadsheetml.sheet.main+xml": XLSX,
+    b"presentationml.presentation.main+xml": PPTX,
+    b"presentationml.slideshow.main+xml": PPTX,
+}
+_ODF_TYPES = {ODT.content_type: ODT, ODS.content_type: ODS, ODP.content_type: ODP}
+_OLE_STREAMS = {DOC: ("WordDocument",), XLS: ("Workbook", "Book"), PPT: ("PowerPoint Document",)}
+_SMALL_PART = 1024 * 1024  # zip parts we read to decide: a bomb is not decompressed
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")  # tab, newlines and form feed are text
+
+
+def sniff(data: bytes, filename: str) -> FileKind | None:
+    """The kind of file ``data`` is, from its magic bytes and structure; None if not accepted."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return GIF
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return WEBP
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        return HEIC
+    if data.startswith(b"%PDF-"):
+        return PDF
+    if data.startswith(b"PK\x03\x04"):
+        return _zipped_document(data)
+    if data.startswith(_OLE2):
+        return _ole_document(data, filename)
+    if _is_plain_text(data) and PurePath(filename).suffix.lower() in {"", *TEXT.extensions}:
+        return TEXT  # text named .html, .svg, .js... is refused, not renamed
+    return None
+
+
+def _zipped_document(data: bytes) -> FileKind | None:
+    """OOXML (.docx, .xlsx, .pptx) or OpenDocument; any other zip is refused."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = {info.filename: info for info in archive.infolist()}
+            if any(name.lower().endswith("vbaproject.bin") for name in parts):
+                return MACROS
+            mimetype = parts.get("mimetype")
+            if mimetype is not None and mimetype.file_size < 128:
+                return _ODF_TYPES.get(archive.read(mimetype).decode("ascii", "replace").strip())
+            types = parts.get("[Content_Types].xml")
+            if types is None or types.file_size > _SMALL_PART:
+                return None
+            manifest = archive.read(types)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError):
+        return None
+    if b"macroEnabled" in manifest:
+        return MACROS
+    for part, kind in _OOXML_PARTS.items():
+        if f"{_OOXML}.".encode() + part in manifest:
+            return kind
+    return None
+
+
+def _ole_document(data: bytes, filename: str) -> FileKind | None:
+    """A legacy Word, Excel or PowerPoint file: the extension picks the family, and the file
+    must hold that family's main stream (so an installer (.msi) named .doc is refused)."""
+    suffix = PurePath(filename).suffix.lower()
+    if _has_ole_entry(data, "_VBA_PROJECT_CUR") or _has_ole_entry(data, "Macros"):
+        return MACROS
+    for kind, streams in _OLE_STREAMS.items():
+        if suffix in kind.extensions and any(_has_ole_entry(data, s) for s in streams):
+            return kind
+    return None
+
+
+def _has_ole_entry(data: bytes, name: str) -> bool:
+    """Whether the compound file's directory names a stream or storage ``name``: a 128-byte
+    aligned entry starting with the UTF-16 name, its length (with the terminator) at byte 64."""
+    encoded = name.encode("utf-16-le") + b"\x00\x00"
+    length = len(encoded).to_bytes(2, "little")
+    start = data.find(encoded)
+    while start != -1:
+        if start % 128 == 0 and data[start + 64 : start + 66] == length:
+            return True
+        start = data.find(encoded, start + 1)
+    return False
+
+
+def _is_plain_text(data: bytes) -> bool:
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return _CONTROL.search(text) is None
+    return False

@@ -24,9 +24,13 @@ from desk_api.db import make_engine, make_sessionmaker
 from desk_api.errors import DomainError
 from desk_api.live import LiveHub
 from desk_api.routes import (
+    attachments,
+    attentions,
     auth,
     cases,
+    citizens,
     conversations,
+    deliveries,
     expedientes,
     health,
     live,
@@ -35,6 +39,7 @@ from desk_api.routes import (
     payments,
     sandbox,
     selfservice,
+    tasks,
 )
 from desk_api.sandbox.tramitacion_server import create_sandbox_app
 from desk_api.selfservice.access import SelfServiceAccess
@@ -97,6 +102,8 @@ def create_app(
             attachments=app.state.attachments,
         )
         app.state.gateway = gateway
+        app.state.knowledge = shared(knowledge)
+        gateway.knowledge = app.state.knowledge
         app.state.channels = await registry.open_channels(settings, gateway)
         gateway.worker = DeliveryWorker(
             app.state.sessions,
@@ -109,7 +116,6 @@ def create_app(
             ),
         )
         gateway.worker.start()
-        app.state.knowledge = shared(knowledge)
         app.state.tramitacion = TramitacionClient.for_endpoint(tramitacion) if tramitacion else None
         case_settings = CaseSettings()  # TUA_CASES_*: deadlines, local holidays, default unit
         app.state.cases = CaseContext(case_settings, BusinessCalendar(case_settings.local_holidays))
@@ -148,6 +154,11 @@ def create_app(
         expedientes.router,
         cases.router,
         cases.desk_router,
+        attachments.router,
+        deliveries.router,
+        tasks.router,
+        attentions.router,
+        citizens.router,
         *payments.routers,
         *registry.routers(),
     ):

@@ -118,6 +118,17 @@ def evaluate(nlu: Annotated[Path, typer.Argument(help="Rasa NLU YAML file")]) ->
     sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
 
 
+def _email_line() -> str:
+    """Where the email channel listens, as the web app will read its settings."""
+    from connectors.email_channel import EmailChannelSettings
+
+    email = EmailChannelSettings()
+    port = email.port(get_settings().environment)
+    if port is None:
+        return ""
+    return f"  Email channel (SMTP in)     {email.listen_host}:{port} → {email.address}\n"
+
+
 def _loopback(host: str) -> str:
     """Where a process on this machine reaches a server bound to ``host``."""
     return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
@@ -166,6 +177,7 @@ def run() -> None:
             f"  Escritorio del Informador   {base}/desk\n"
             f"  API documentation           {base}/docs\n"
             f"  Correo y SMS de desarrollo  {base}/sandbox/correo\n"
+            f"{_email_line()}"
             f"  Rasa (loopback only)        http://{bot.rasa_host}:{bot.rasa_port}\n"
             "Press Ctrl-C to stop."
         )

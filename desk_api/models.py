@@ -78,9 +78,7 @@ class Conversation(Base):
     # The Miespacio account, once the citizen verified an email or mobile in this conversation.
     citizen_id: Mapped[str | None] = mapped_column(ForeignKey("citizens.id"), index=True)
     # The provider identity the conversation belongs to (none for the web chat: its token).
-    identity_id: Mapped[int | None] = mapped_column(
-        ForeignKey("channel_identities.id"), index=True
-    )
+    identity_id: Mapped[int | None] = mapped_column(ForeignKey("channel_identities.id"), index=True)
     # How replies leave: "live" (web chat stream, a phone call's answer) or "outbox" (a
     # provider's API, through the persistent outbox: every non-citizen message gets a Delivery).
     outbound: Mapped[str] = mapped_column(String(8), default="live")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from typing import Any, Literal
 
+import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from stdnum import exceptions as stdnum_errors
+from stdnum.es import nie as stdnum_nie
+from stdnum.es import nif as stdnum_nif
 
 from desk_api.models import Agent, Conversation, Derivation, Message, Unit
 
@@ -47,6 +52,15 @@ class Button(BaseModel):
     payload: str
 
 
+class AttachmentOut(BaseModel):
+    """A file that came with a message; the desk downloads it by ``id``."""
+
+    id: str
+    filename: str
+    content_type: str
+    size_bytes: int
+
+
 class MessageOut(BaseModel):
     id: int
     conversation_id: str
@@ -57,6 +71,7 @@ class MessageOut(BaseModel):
     agent_name: str | None
     tier: str | None
     created_at: datetime
+    attachments: list[AttachmentOut] = Field(default_factory=list)
 
     @classmethod
     def of(cls, message: Message) -> MessageOut:
@@ -125,9 +140,29 @@ class DerivationOut(BaseModel):
         )
 
 
+class DeliveryOut(BaseModel):
+    """A message on its way to a provider channel (the outbox), as the desk sees it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    conversation_id: str
+    message_id: int
+    channel: str
+    status: str  # pending | sending | sent | failed
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime
+    created_at: datetime
+    sent_at: datetime | None
+
+
 class ConversationDetail(ConversationSummary):
     messages: list[MessageOut]
     derivations: list[DerivationOut]
+    # The Miespacio account of the conversation (the desk shows the citizen's history).
+    citizen_id: str | None = None
+    deliveries: list[DeliveryOut] = Field(default_factory=list)
 
 
 class AuditOut(BaseModel):
@@ -236,3 +271,181 @@ class AssistOut(BaseModel):
     confident: bool  # the first suggestion passed the assistant's answer threshold
     probability: float
     suggestions: list[SuggestionOut]
+
+
+# -- channels (issue 5): callbacks, in-person attentions, the citizen's history ---------------
+
+
+class TaskOut(BaseModel):
+    """A callback to make (a voicemail left out of hours), with what the informer needs."""
+
+    id: int
+    kind: str
+    status: str  # open | done
+    conversation_id: str
+    due_on: date
+    overdue: bool  # still open after its due day (Spanish time)
+    channel: str | None
+    phone: str | None  # the caller's number (E.164), for a tel: link
+    phone_display: str | None  # the same, as people write it ("612 34 56 78")
+    recording_url: str | None
+    transcription: str | None
+    duration_seconds: int | None
+    outcome: str | None
+    done_by: AgentRef | None
+    done_at: datetime | None
+    created_at: datetime
+
+
+class TaskDoneIn(BaseModel):
+    outcome: str = Field(max_length=2000)
+
+    @field_validator("outcome")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        return _required_text(value, "El resultado de la llamada").strip()
+
+
+AttentionOutcome = Literal["resuelta", "derivada", "cita", "pendiente"]
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    return value.strip()
+
+
+def valid_dni(value: str) -> str:
+    """A DNI or NIE with its check letter right, compact and upper-case ("12345678Z")."""
+    compact = re.sub(r"[\s.\-]", "", value).upper()
+    module = stdnum_nie if compact[:1] in ("X", "Y", "Z") else stdnum_nif
+    if not (compact[:1].isdigit() or compact[:1] in "XYZKLM"):
+        raise ValueError("Indique un DNI o un NIE (por ejemplo, 12345678Z o X1234567L).")
+    try:
+        return str(module.validate(compact))
+    except stdnum_errors.InvalidChecksum:
+        raise ValueError(
+            "La letra del DNI/NIE no corresponde al número: revísela con la persona."
+        ) from None
+    except stdnum_errors.ValidationError:
+        raise ValueError(
+            "El DNI/NIE no tiene un formato válido: 8 cifras y una letra (DNI) o X, Y o Z, "
+            "7 cifras y una letra (NIE)."
+        ) from None
+
+
+def e164_phone(value: str) -> str:
+    """A Spanish (or international, with +) phone number in E.164, as Miespacio stores it."""
+    try:
+        number = phonenumbers.parse(value, "ES")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ValueError("El teléfono no es válido: escriba 9 cifras, o el prefijo + del país.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class AttentionIn(BaseModel):
+    """An in-person attention the informer registers at an office."""
+
+    office_code: str | None = Field(default=None, max_length=32)
+    dni: str | None = Field(default=None, max_length=16)
+    # To find the person's Miespacio account; neither is stored with the attention.
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=32)
+    topic: str = Field(max_length=255)
+    procedure_code: str | None = Field(default=None, max_length=32)
+    procedure_title: str | None = Field(default=None, max_length=255)
+    outcome: AttentionOutcome
+    notes: str = Field(default="", max_length=4000)
+
+    @field_validator("office_code", "procedure_code", "procedure_title")
+    @classmethod
+    def _optional(cls, value: str | None) -> str | None:
+        return _blank_to_none(value)
+
+    @field_validator("topic")
+    @classmethod
+    def _topic(cls, value: str) -> str:
+        return _required_text(value, "El asunto de la atención").strip()
+
+    @field_validator("dni")
+    @classmethod
+    def _dni(cls, value: str | None) -> str | None:
+        value = _blank_to_none(value)
+        return None if value is None else valid_dni(value)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        value = _blank_to_none(value)
+        if value is None:
+            return None
+        if not _EMAIL.match(value):
+            raise ValueError("El correo electrónico no es válido.")
+        return value.lower()
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        value = _blank_to_none(value)
+        return None if value is None else e164_phone(value)
+
+
+class AttentionOut(BaseModel):
+    id: int
+    conversation_id: str
+    agent: AgentRef
+    office_code: str | None
+    citizen_id: str | None  # the Miespacio account found by email or phone
+    dni: str | None
+    topic: str
+    procedure_code: str | None
+    procedure_title: str | None
+    outcome: str
+    attended_at: datetime
+
+
+class ProcedureOut(BaseModel):
+    id: str
+    title: str
+    unit: str | None
+
+
+class OfficeOut(BaseModel):
+    id: str
+    name: str
+    municipality: str
+
+
+class HistoryConversation(BaseModel):
+    id: str
+    channel: str
+    state: str
+    tier: str | None
+    unit: UnitOut | None
+    started_at: datetime
+    last_activity_at: datetime
+    summary: str | None  # the handoff summary, else the last message (only when can_open)
+    can_open: bool  # the agent may open it in the desk
+
+
+class HistoryCase(BaseModel):
+    code: str
+    kind: str
+    status: str
+    unit_name: str
+    conversation_id: str | None
+    created_at: datetime
+    deadline: date
+
+
+class CitizenHistoryOut(BaseModel):
+    """Everything of one citizen across channels, newest first."""
+
+    citizen_id: str
+    conversations: list[HistoryConversation]
+    cases: list[HistoryCase]
+    attentions: list[AttentionOut]
+    tasks: list[TaskOut]

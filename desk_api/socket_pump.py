@@ -18,17 +18,28 @@ async def pump(
     wanted: Callable[[dict[str, Any]], bool] = lambda _event: True,
 ) -> None:
     receiver = asyncio.create_task(_drain_client(websocket))
+    getter: asyncio.Task[dict[str, Any]] | None = None
     try:
         while not receiver.done():
-            try:
-                event = await asyncio.wait_for(queue.get(), timeout=PING_SECONDS)
-            except TimeoutError:
+            getter = getter or asyncio.create_task(queue.get())
+            # Wake on the next event or on the client leaving, whichever comes first: a
+            # closed socket must not keep the server waiting until the next event or ping.
+            done, _ = await asyncio.wait(
+                {getter, receiver}, timeout=PING_SECONDS, return_when=asyncio.FIRST_COMPLETED
+            )
+            if receiver in done:
+                break
+            if getter in done:
+                event, getter = getter.result(), None
+            else:
                 event = {"type": "ping"}
             if event["type"] == "ping" or wanted(event):
                 await websocket.send_json(event)
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
+        if getter is not None:
+            getter.cancel()
         receiver.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await receiver

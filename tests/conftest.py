@@ -34,6 +34,13 @@ TABLES = [
 ]  # fmt: skip
 
 
+@pytest.fixture(autouse=True)
+def _no_shared_listeners(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Apps started by tests open no fixed-port listener (the email channel's SMTP server in
+    development); the tests that need one set its port themselves."""
+    monkeypatch.setenv("TUA_EMAIL_LISTEN_PORT", "0")
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("db") / "template.db"

@@ -8,6 +8,9 @@ const MAX_LENGTH = 4000;
 const COUNTER_FROM = 3600;
 const AGENT_TYPING_MS = 6000;
 const NEAR_BOTTOM_PX = 120;
+const MAX_FILES = 5; // el servidor comprueba tipo (por su contenido) y tamaño de cada archivo
+const TYPING_EVERY_MS = 3000; // como mucho un aviso de «escribiendo» cada 3 s
+const THUMBNAIL_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'];
 
 const TIER_LABELS = { n1: 'Informador N1', n2: 'Unidad especializada N2' };
 
@@ -28,6 +31,12 @@ const els = {
   input: $('chat-input'),
   send: $('chat-send'),
   counter: $('chat-counter'),
+  attach: $('chat-attach'),
+  fileInput: $('chat-file'),
+  files: $('chat-files'),
+  filesList: $('chat-files-list'),
+  progress: $('chat-progress'),
+  status: $('chat-status'),
 };
 
 const state = {
@@ -42,7 +51,9 @@ const state = {
   inflight: 0,
   agentTyping: false,
   agentTypingTimer: null,
-  lastFailed: null, // { text, payload, clientId } para reutilizar client_message_id al reintentar
+  lastFailed: null, // { text, payload, files, clientId } para reutilizar client_message_id
+  chosen: [], // archivos elegidos y aún no enviados (File)
+  typingSentAt: 0,
   generation: 0, // se incrementa al cambiar de conversación: descarta respuestas antiguas
   ws: null,
   wsWanted: false,
@@ -109,6 +120,34 @@ async function request(method, path, { body, auth = true } = {}) {
   return data;
 }
 
+// Envío multipart con XMLHttpRequest: fetch no informa del progreso de la subida.
+function upload(path, form, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', API_BASE + path);
+    xhr.setRequestHeader('Accept', 'application/json');
+    if (state.token) xhr.setRequestHeader('Authorization', `Bearer ${state.token}`);
+    xhr.upload.addEventListener('progress', (event) => {
+      if (event.lengthComputable && event.total > 0) onProgress(event.loaded / event.total);
+    });
+    xhr.addEventListener('load', () => {
+      let data = null;
+      try {
+        data = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch {
+        data = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(data);
+      else reject(new ApiError(xhr.status, detailOf(data, xhr.status)));
+    });
+    const failed = () => reject(new ApiError(0, genericMessage(0)));
+    xhr.addEventListener('error', failed);
+    xhr.addEventListener('abort', failed);
+    xhr.addEventListener('timeout', failed);
+    xhr.send(form);
+  });
+}
+
 function newClientId() {
   if (window.crypto && typeof window.crypto.randomUUID === 'function') {
     return window.crypto.randomUUID();
@@ -168,6 +207,34 @@ function timeElement(iso) {
   el.textContent = timeFormat.format(date);
   el.title = dateTimeFormat.format(date);
   return el;
+}
+
+const sizeFormat = new Intl.NumberFormat('es-ES', { maximumFractionDigits: 1 });
+
+function formatSize(bytes) {
+  const size = Number(bytes) || 0;
+  if (size < 1024) return `${size} bytes`;
+  if (size < 1024 * 1024) return `${sizeFormat.format(size / 1024)} kB`;
+  return `${sizeFormat.format(size / (1024 * 1024))} MB`;
+}
+
+function kindLabel(contentType) {
+  const type = String(contentType || '');
+  if (type.startsWith('image/')) return 'Imagen';
+  if (type === 'application/pdf') return 'PDF';
+  if (type.startsWith('text/')) return 'Texto';
+  if (/msword|wordprocessing|opendocument\.text/.test(type)) return 'Documento';
+  if (/excel|spreadsheet/.test(type)) return 'Hoja de cálculo';
+  if (/powerpoint|presentation/.test(type)) return 'Presentación';
+  return 'Archivo';
+}
+
+// Anuncio breve para lectores de pantalla (región role="status", educada).
+function announce(text) {
+  els.status.textContent = '';
+  window.setTimeout(() => {
+    els.status.textContent = text;
+  }, 50);
 }
 
 const URL_PATTERN = /https?:\/\/[^\s<>"']+/g;
@@ -266,10 +333,14 @@ function buildMessage(message) {
 
   const bubble = document.createElement('div');
   bubble.className = 'msg__bubble';
-  const text = document.createElement('p');
-  text.className = 'msg__text';
-  appendRichText(text, message.text || '');
-  bubble.append(text);
+  if (message.text) {
+    const text = document.createElement('p');
+    text.className = 'msg__text';
+    appendRichText(text, message.text);
+    bubble.append(text);
+  }
+  const files = buildAttachments(message.attachments);
+  if (files) bubble.append(files);
   item.append(meta, bubble);
 
   const buttons = Array.isArray(message.buttons) ? message.buttons : [];
@@ -290,6 +361,51 @@ function buildMessage(message) {
     item.append(group);
   }
   return item;
+}
+
+function attachmentUrl(id) {
+  return `${API_BASE}${conversationPath(`/attachments/${encodeURIComponent(id)}`)}`
+    + `?token=${encodeURIComponent(state.token)}`;
+}
+
+// Los archivos de un mensaje, como enlaces de descarga (las imágenes, con miniatura).
+function buildAttachments(attachments) {
+  const list = (Array.isArray(attachments) ? attachments : []).filter(
+    (file) => file && typeof file.id === 'string' && typeof file.filename === 'string',
+  );
+  if (!list.length) return null;
+  const ul = document.createElement('ul');
+  ul.className = 'msg__files';
+  ul.setAttribute('aria-label', list.length === 1 ? 'Archivo adjunto' : 'Archivos adjuntos');
+  for (const file of list) {
+    const li = document.createElement('li');
+    const a = document.createElement('a');
+    a.className = 'msg__file';
+    a.href = attachmentUrl(file.id);
+    a.download = file.filename;
+    if (THUMBNAIL_TYPES.includes(file.content_type)) {
+      const img = document.createElement('img');
+      img.className = 'msg__thumb';
+      img.src = a.href;
+      img.alt = '';
+      img.loading = 'lazy';
+      img.decoding = 'async';
+      a.append(img);
+    }
+    const hidden = document.createElement('span');
+    hidden.className = 'visually-hidden';
+    hidden.textContent = 'Descargar ';
+    const name = document.createElement('span');
+    name.className = 'msg__file-name';
+    name.textContent = file.filename;
+    const details = document.createElement('span');
+    details.className = 'msg__file-details';
+    details.textContent = `${kindLabel(file.content_type)}, ${formatSize(file.size_bytes)}`;
+    a.append(hidden, name, document.createTextNode(' '), details);
+    li.append(a);
+    ul.append(li);
+  }
+  return ul;
 }
 
 function insertBySeq(element, seq) {
@@ -345,7 +461,7 @@ function addMessages(list, { forceScroll = false } = {}) {
   if (stick) scrollToBottom();
 }
 
-function addPending(text, clientId) {
+function addPending(text, clientId, files = []) {
   const item = document.createElement('div');
   item.className = 'msg msg--citizen msg--pending';
   item.dataset.clientId = clientId;
@@ -360,14 +476,27 @@ function addPending(text, clientId) {
   meta.append(who, document.createTextNode(' '), status);
   const bubble = document.createElement('div');
   bubble.className = 'msg__bubble';
-  const p = document.createElement('p');
-  p.className = 'msg__text';
-  p.textContent = text;
-  bubble.append(p);
+  if (text) {
+    const p = document.createElement('p');
+    p.className = 'msg__text';
+    p.textContent = text;
+    bubble.append(p);
+  }
+  if (files.length) {
+    const ul = document.createElement('ul');
+    ul.className = 'msg__files';
+    for (const file of files) {
+      const li = document.createElement('li');
+      li.className = 'msg__file';
+      li.textContent = `${file.name} (${formatSize(file.size)})`;
+      ul.append(li);
+    }
+    bubble.append(ul);
+  }
   item.append(meta, bubble);
   els.log.append(item);
   scrollToBottom();
-  const pending = { clientId, text, el: item };
+  const pending = { clientId, text, el: item, status };
   state.pending.push(pending);
   return pending;
 }
@@ -381,6 +510,7 @@ function removePending(pending) {
 function resolvePendingByText(text) {
   // El mensaje guardado puede llegar por el WebSocket antes que la respuesta del POST.
   const wanted = (text || '').trim();
+  if (!wanted) return; // un mensaje solo con archivos se resuelve con la respuesta del envío
   const match = state.pending.find((p) => p.text.trim() === wanted);
   if (match) removePending(match);
 }
@@ -437,7 +567,7 @@ function updateTyping() {
   let text = '';
   if (state.agentTyping) text = 'La persona que le atiende está escribiendo…';
   else if (state.inflight > 0 && state.controller === 'bot') {
-    text = 'El asistente virtual está escribiendo…';
+    text = 'El asistente está escribiendo…';
   }
   const active = Boolean(text);
   if (els.typingText.textContent !== text) els.typingText.textContent = text;
@@ -446,8 +576,9 @@ function updateTyping() {
 
 function updateComposer() {
   const length = els.input.value.length;
-  const empty = els.input.value.trim() === '';
+  const empty = els.input.value.trim() === '' && state.chosen.length === 0;
   els.input.disabled = !state.ready;
+  els.attach.disabled = !state.ready;
   els.send.disabled = !state.ready || empty || length > MAX_LENGTH;
   els.counter.textContent = length >= COUNTER_FROM ? `${length} de ${MAX_LENGTH} caracteres` : '';
 }
@@ -562,9 +693,49 @@ function conversationLost(keepText = '') {
   });
 }
 
-async function sendMessage(text, payload = null) {
+function sameFiles(a, b) {
+  return a.length === b.length && a.every((file, i) => file === b[i]);
+}
+
+function showProgress(pending, fraction) {
+  const percent = Math.round(fraction * 100);
+  els.progress.hidden = false;
+  els.progress.value = percent;
+  pending.status.textContent = `Enviando… ${percent} %`;
+}
+
+function hideProgress() {
+  els.progress.hidden = true;
+  els.progress.value = 0;
+}
+
+async function post(clean, payload, files, clientId, pending) {
+  if (!files.length) {
+    const body = { text: clean, client_message_id: clientId };
+    if (payload) body.payload = payload;
+    return request('POST', conversationPath('/messages'), { body });
+  }
+  announce(files.length === 1
+    ? `Enviando el archivo ${files[0].name}…`
+    : `Enviando ${files.length} archivos…`);
+  const form = new FormData();
+  for (const file of files) form.append('file', file, file.name);
+  if (clean) form.append('text', clean);
+  form.append('client_message_id', clientId);
+  try {
+    const data = await upload(conversationPath('/attachments'), form, (fraction) => {
+      showProgress(pending, fraction);
+    });
+    announce(files.length === 1 ? 'Archivo enviado.' : 'Archivos enviados.');
+    return data;
+  } finally {
+    hideProgress();
+  }
+}
+
+async function sendMessage(text, payload = null, files = []) {
   const clean = text.trim();
-  if (!clean || !state.ready) return false;
+  if ((!clean && !files.length) || !state.ready) return false;
   if (clean.length > MAX_LENGTH) {
     showError(`El mensaje no puede superar los ${MAX_LENGTH} caracteres.`);
     return false;
@@ -573,17 +744,17 @@ async function sendMessage(text, payload = null) {
 
   const failed = state.lastFailed;
   const clientId = failed && failed.text === clean && failed.payload === payload
+    && sameFiles(failed.files, files)
     ? failed.clientId
     : newClientId();
   const generation = state.generation;
-  const pending = addPending(clean, clientId);
-  state.inflight += 1;
+  const pending = addPending(clean, clientId, files);
+  const asksBot = Boolean(clean); // un mensaje solo con archivos no lo lee el asistente
+  if (asksBot) state.inflight += 1;
   updateTyping();
 
   try {
-    const body = { text: clean, client_message_id: clientId };
-    if (payload) body.payload = payload;
-    const data = await request('POST', conversationPath('/messages'), { body });
+    const data = await post(clean, payload, files, clientId, pending);
     if (generation !== state.generation) return true;
     state.lastFailed = null;
     removePending(pending);
@@ -596,7 +767,7 @@ async function sendMessage(text, payload = null) {
   } catch (error) {
     if (generation !== state.generation) return false;
     removePending(pending);
-    state.lastFailed = { text: clean, payload, clientId };
+    state.lastFailed = { text: clean, payload, files, clientId };
     if (error.status === 401 || error.status === 404) {
       conversationLost(payload ? '' : text);
       return false;
@@ -604,7 +775,7 @@ async function sendMessage(text, payload = null) {
     showError(error.message);
     return false;
   } finally {
-    if (generation === state.generation) {
+    if (generation === state.generation && asksBot) {
       state.inflight = Math.max(0, state.inflight - 1);
       updateTyping();
     }
@@ -614,16 +785,89 @@ async function sendMessage(text, payload = null) {
 async function onSubmit(event) {
   event.preventDefault();
   const text = els.input.value;
-  if (!text.trim() || !state.ready) return;
+  const files = state.chosen;
+  if ((!text.trim() && !files.length) || !state.ready) return;
   els.input.value = '';
-  updateComposer();
-  const ok = await sendMessage(text);
-  if (!ok && !els.input.value.trim()) {
-    // Nada se pierde: el texto vuelve a la caja para corregirlo o reintentarlo.
+  setChosen([]);
+  const ok = await sendMessage(text, null, files);
+  if (!ok && !els.input.value.trim() && !state.chosen.length) {
+    // Nada se pierde: el texto y los archivos vuelven para corregirlos o reintentarlo.
     els.input.value = text;
-    updateComposer();
+    setChosen(files);
   }
   els.input.focus();
+}
+
+/* ------------------------------------------------------------------ archivos */
+
+function setChosen(files) {
+  const stick = isNearBottom(); // la lista de archivos quita altura a los mensajes
+  state.chosen = files;
+  els.filesList.replaceChildren(...files.map((file, index) => chosenItem(file, index)));
+  els.files.hidden = files.length === 0;
+  updateComposer();
+  if (stick) scrollToBottom();
+}
+
+function chosenItem(file, index) {
+  const li = document.createElement('li');
+  li.className = 'chat__file';
+  const name = document.createElement('span');
+  name.className = 'chat__file-name';
+  name.textContent = file.name;
+  const size = document.createElement('span');
+  size.className = 'chat__file-size';
+  size.textContent = ` (${formatSize(file.size)})`;
+  const remove = document.createElement('button');
+  remove.type = 'button';
+  remove.className = 'chat__file-remove';
+  remove.setAttribute('aria-label', `Quitar ${file.name}`);
+  remove.title = 'Quitar';
+  remove.textContent = '×';
+  remove.addEventListener('click', () => removeChosen(index));
+  li.append(name, size, remove);
+  return li;
+}
+
+function removeChosen(index) {
+  const file = state.chosen[index];
+  if (!file) return;
+  setChosen(state.chosen.filter((_, i) => i !== index));
+  announce(`Archivo ${file.name} quitado.`);
+  // El foco no se pierde: al siguiente archivo, o al botón de adjuntar.
+  const buttons = els.filesList.querySelectorAll('.chat__file-remove');
+  const next = buttons[Math.min(index, buttons.length - 1)];
+  (next || els.attach).focus();
+}
+
+function onFilesChosen() {
+  const picked = Array.from(els.fileInput.files || []);
+  els.fileInput.value = ''; // elegir otra vez el mismo archivo vuelve a avisar
+  if (!picked.length) return;
+  hideError();
+  const all = [...state.chosen, ...picked];
+  if (all.length > MAX_FILES) {
+    showError(`Puede enviar como máximo ${MAX_FILES} archivos a la vez.`);
+  }
+  const kept = all.slice(0, MAX_FILES);
+  setChosen(kept);
+  const names = picked.filter((file) => kept.includes(file)).map((file) => file.name);
+  if (names.length) {
+    announce(names.length === 1
+      ? `Archivo ${names[0]} preparado. Pulse Enviar para mandarlo.`
+      : `${names.length} archivos preparados. Pulse Enviar para mandarlos.`);
+  }
+}
+
+// La persona que le atiende ve que el ciudadano escribe (solo con una persona al otro lado).
+function citizenTyping() {
+  if (state.controller !== 'human' || !state.ready || !els.input.value.trim()) return;
+  const now = Date.now();
+  if (now - state.typingSentAt < TYPING_EVERY_MS) return;
+  state.typingSentAt = now;
+  request('POST', conversationPath('/typing')).catch(() => {
+    /* solo es un aviso: si se pierde, no pasa nada */
+  });
 }
 
 // Botón especial del asistente: compartir la ubicación (solo lo entiende el chat web).
@@ -820,7 +1064,19 @@ function closePanel() {
 
 function bindUi() {
   els.form.addEventListener('submit', onSubmit);
-  els.input.addEventListener('input', updateComposer);
+  els.input.addEventListener('input', () => {
+    updateComposer();
+    citizenTyping();
+  });
+  els.attach.addEventListener('click', () => els.fileInput.click());
+  els.fileInput.addEventListener('change', onFilesChosen);
+  els.panel.addEventListener('keydown', (event) => {
+    // Escape minimiza el panel y devuelve el foco al botón que lo abre.
+    if (event.key === 'Escape' && !event.isComposing && !els.panel.hidden) {
+      event.preventDefault();
+      closePanel();
+    }
+  });
   els.input.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
@@ -828,6 +1084,7 @@ function bindUi() {
     }
   });
   els.newConversation.addEventListener('click', async () => {
+    setChosen([]);
     await startConversation({ fresh: true });
     els.input.focus();
   });

@@ -11,13 +11,14 @@ from desk_api.schemas import (
     AuditOut,
     ConversationDetail,
     ConversationSummary,
+    DeliveryOut,
     DerivationOut,
     DeriveIn,
     MessageOut,
     ResolveIn,
     UnitOut,
 )
-from desk_api.services import assist, desk
+from desk_api.services import assist, attachments, deliveries, desk
 from knowledge.base import KnowledgeBase
 
 router = APIRouter(prefix="/api/desk", tags=["desk"])
@@ -26,11 +27,14 @@ router = APIRouter(prefix="/api/desk", tags=["desk"])
 async def _detail(ctx_session: SessionDep, conversation: Conversation) -> ConversationDetail:
     messages = await desk.transcript(ctx_session, conversation.id)
     derivations = await desk.derivations(ctx_session, conversation.id)
+    outbox = await deliveries.of_conversation(ctx_session, conversation.id)
     summary = ConversationSummary.of(conversation, messages[-1].text if messages else None)
     return ConversationDetail(
         **summary.model_dump(),
-        messages=[MessageOut.of(m) for m in messages],
+        messages=await attachments.with_attachments(ctx_session, messages),
         derivations=[DerivationOut.of(d) for d in derivations],
+        citizen_id=conversation.citizen_id,
+        deliveries=[DeliveryOut.model_validate(d) for d in outbox],
     )
 
 

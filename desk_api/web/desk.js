@@ -23,6 +23,8 @@ const REASON_LABELS = {
   citizen_request: 'Lo pidió el ciudadano',
   low_confidence: 'El asistente no entendió',
   bot_unavailable: 'El asistente no estaba disponible',
+  direct_to_desk: 'Canal sin asistente: directo a atención',
+  in_person: 'Atención presencial',
 };
 const CHANNEL_LABELS = {
   webchat: 'Chat web',
@@ -33,6 +35,8 @@ const CHANNEL_LABELS = {
   sms: 'SMS',
   phone: 'Teléfono',
   voice: 'Teléfono',
+  voz: 'Teléfono',
+  presencial: 'Presencial',
   app: 'Aplicación móvil',
 };
 const ACTOR_LABELS = {
@@ -61,6 +65,12 @@ const ACTION_LABELS = {
   resolve: 'Resuelta',
   resolved: 'Resuelta',
   login: 'Inicio de sesión',
+  'delivery.failed': 'Mensaje no entregado',
+  'delivery.retry': 'Reenvío de un mensaje',
+  'attention.created': 'Atención presencial registrada',
+  'task.created': 'Llamada pendiente creada',
+  'task.done': 'Llamada hecha',
+  'miespacio.signed_up': 'Alta en Miespacio',
 };
 const EMPTY_LIST_TEXT = {
   queue: 'No hay conversaciones esperando en su cola.',
@@ -153,6 +163,7 @@ async function api(method, path, { body, auth = true } = {}) {
   }
   if (!response.ok) {
     const error = new ApiError(response.status, detailOf(data, response.status));
+    error.data = data;
     if (auth && response.status === 401 && session === state.session && state.token) {
       logout('Su sesión ha caducado o no es válida. Vuelva a iniciar sesión.');
     }
@@ -263,6 +274,49 @@ function setAlert(el, text) {
   el.hidden = !text;
 }
 
+const sizeFormat = new Intl.NumberFormat('es-ES', { maximumFractionDigits: 1 });
+
+function formatBytes(bytes) {
+  const n = Number(bytes) || 0;
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${sizeFormat.format(n / 1024)} kB`;
+  return `${sizeFormat.format(n / (1024 * 1024))} MB`;
+}
+
+const dayFormat = new Intl.DateTimeFormat('es-ES', {
+  weekday: 'long', day: 'numeric', month: 'long', year: 'numeric',
+});
+
+// «2026-12-07» (a day, no time) → «lunes, 7 de diciembre de 2026».
+function dayText(isoDay) {
+  const [y, m, d] = String(isoDay || '').split('-').map(Number);
+  if (!y || !m || !d) return isoDay || '—';
+  return dayFormat.format(new Date(y, m - 1, d));
+}
+
+// Files are only served with the agent's token: fetch them, never link to them directly.
+async function fetchBlob(path) {
+  let response;
+  try {
+    response = await fetch(API_BASE + path, {
+      headers: { Authorization: `Bearer ${state.token}` },
+      cache: 'no-store',
+    });
+  } catch {
+    throw new ApiError(0, genericMessage(0));
+  }
+  if (!response.ok) {
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+    throw new ApiError(response.status, detailOf(data, response.status));
+  }
+  return response.blob();
+}
+
 /* ================================================================== estado */
 
 const els = {
@@ -296,7 +350,12 @@ const els = {
   handoffBody: $('handoff-body'),
   derivations: $('derivations'),
   derivationsList: $('derivations-list'),
+  history: $('history'),
+  historyStatus: $('history-status'),
+  historyList: $('history-list'),
+  historyExtra: $('history-extra'),
   transcript: $('transcript'),
+  typing: $('typing-indicator'),
   replyForm: $('reply-form'),
   replyText: $('reply-text'),
   assistForm: $('assist-form'),
@@ -340,6 +399,15 @@ const state = {
   detailRequest: 0,
   transcriptFor: null,
   transcriptIds: new Set(),
+  transcriptFiles: new Map(), // id del mensaje → n.º de adjuntos pintados
+  objectUrls: new Set(), // miniaturas: se liberan al cambiar de conversación
+  deliveries: [], // el buzón de salida de la conversación abierta
+  retrying: new Set(), // entregas reenviadas desde aquí, aún sin resultado
+  deliveryTimer: null,
+  typingTimer: null,
+  historyFor: null, // «citizen_id|conversation_id» del historial pintado
+  historyRequest: 0,
+  callbacksTimer: null,
   unread: new Set(),
   drafts: new Map(),
   units: null,
@@ -418,6 +486,15 @@ function logout(info = '') {
   state.detail = null;
   state.transcriptFor = null;
   state.transcriptIds = new Set();
+  state.transcriptFiles = new Map();
+  releaseObjectUrls();
+  state.deliveries = [];
+  state.retrying.clear();
+  state.historyFor = null;
+  clearTimeout(state.deliveryTimer);
+  clearInterval(state.callbacksTimer);
+  hideTyping();
+  showSection(null);
   state.unread.clear();
   state.drafts.clear();
   state.units = null;
@@ -550,6 +627,14 @@ function showApp({ fromLogin = false } = {}) {
   }, POLL_MS);
   clearInterval(state.tickTimer);
   state.tickTimer = setInterval(tick, TICK_MS);
+  const informer = isInformer();
+  show($('callbacks-toggle'), informer);
+  show($('presencial-toggle'), informer);
+  clearInterval(state.callbacksTimer);
+  if (informer) {
+    refreshCallbackCount();
+    state.callbacksTimer = setInterval(refreshCallbackCount, CALLBACKS_POLL_MS);
+  }
 
   const fromHash = decodeURIComponent(window.location.hash.replace(/^#/, ''));
   if (fromHash) selectConversation(fromHash);
@@ -779,6 +864,10 @@ function selectConversation(id, { focusDetail = false } = {}) {
     els.auditContent.replaceChildren();
     els.auditPanel.open = false;
     els.assistQuery.value = '';
+    state.deliveries = [];
+    state.retrying.clear();
+    clearTimeout(state.deliveryTimer);
+    hideTyping();
     loadSuggestions(id);
   }
   if (window.location.hash !== `#${encodeURIComponent(id)}`) {
@@ -868,6 +957,8 @@ async function loadDetail() {
     els.transcript.replaceChildren();
     els.handoffBody.replaceChildren();
     show(els.derivations, false);
+    show(els.history, false);
+    state.historyFor = null;
     updateActions(null);
   }
   try {
@@ -904,6 +995,8 @@ function renderDetail(detail) {
   renderHandoff(detail);
   renderDerivations(detail);
   syncTranscript(detail);
+  setDeliveries(Array.isArray(detail.deliveries) ? detail.deliveries : []);
+  renderHistory(detail);
   updateActions(detail);
 
   if (els.auditPanel.open && (!previous || previous.updated_at !== detail.updated_at
@@ -938,23 +1031,36 @@ function renderHandoff(d) {
     return;
   }
   const rows = [];
+  const inPerson = handoff.reason === 'in_person';
   rows.push(metaRow('Motivo', label(REASON_LABELS, handoff.reason)));
   const confidence = typeof handoff.confidence === 'number'
     ? ` (confianza ${percentFormat.format(handoff.confidence)})`
     : '';
-  rows.push(
-    metaRow(
-      'Intención detectada',
-      handoff.intent ? h('span', { class: 'intent' }, handoff.intent) : 'No identificada',
-      confidence,
-    ),
-  );
+  if (!inPerson) {
+    rows.push(
+      metaRow(
+        'Intención detectada',
+        handoff.intent ? h('span', { class: 'intent' }, handoff.intent) : 'No identificada',
+        confidence,
+      ),
+    );
+  }
   const slots = handoff.slots && typeof handoff.slots === 'object'
     ? Object.entries(handoff.slots).filter(([, v]) => v !== null && v !== undefined && v !== '')
     : [];
+  const suggested = Array.isArray(handoff.suggestions)
+    ? handoff.suggestions.filter((x) => x && x.title)
+    : [];
+  if (suggested.length) {
+    rows.push(metaRow('Trámites que sugiere el asistente', h('ul', { class: 'slots' }, suggested.map(
+      (x) => h('li', {}, x.url
+        ? h('a', { href: x.url, target: '_blank', rel: 'noopener noreferrer' }, x.title)
+        : x.title),
+    ))));
+  }
   rows.push(
     metaRow(
-      'Datos recogidos',
+      inPerson ? 'Datos de la atención' : 'Datos recogidos',
       slots.length
         ? h(
           'ul',
@@ -1023,7 +1129,7 @@ function transcriptItem(m) {
       ' ',
       timeEl(m.created_at),
     ),
-    h('p', { class: 'tmsg__text' }, m.text || ''),
+    m.text ? h('p', { class: 'tmsg__text' }, m.text) : null,
     buttons.length
       ? h(
         'p',
@@ -1032,7 +1138,67 @@ function transcriptItem(m) {
         buttons.map((b, i) => [i ? ' ' : null, h('span', { class: 'chip' }, b.title)]),
       )
       : null,
+    attachmentList(m),
+    sender === 'citizen' ? null : h('div', { class: 'tmsg__delivery' }),
   );
+}
+
+/* ------------------------------------------------------------------ adjuntos */
+
+const THUMBNAIL_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'];
+const THUMBNAIL_MAX_BYTES = 3 * 1024 * 1024;
+
+function attachmentList(m) {
+  const files = Array.isArray(m.attachments) ? m.attachments.filter((f) => f && f.id) : [];
+  if (!files.length) return null;
+  return h('ul', { class: 'tmsg__files', 'aria-label': 'Archivos adjuntos' }, files.map((f) => h(
+    'li', { class: 'file' },
+    THUMBNAIL_TYPES.includes(f.content_type) && f.size_bytes <= THUMBNAIL_MAX_BYTES
+      ? thumbnail(f)
+      : null,
+    h('button', {
+      type: 'button',
+      class: 'file__link',
+      dataset: { attachment: f.id },
+      onclick: () => downloadAttachment(f),
+    }, `Descargar ${f.filename}`),
+    h('span', { class: 'file__size' }, ` (${formatBytes(f.size_bytes)})`),
+  )));
+}
+
+function thumbnail(f) {
+  const img = h('img', { class: 'file__thumb', alt: `Vista previa de ${f.filename}`, width: 96, height: 96 });
+  const forConversation = state.transcriptFor;
+  fetchBlob(`/attachments/${encodeURIComponent(f.id)}`).then((blob) => {
+    if (state.transcriptFor !== forConversation || !img.isConnected) return;
+    const url = URL.createObjectURL(blob);
+    state.objectUrls.add(url);
+    img.src = url;
+  }).catch(() => img.remove());
+  return img;
+}
+
+function releaseObjectUrls() {
+  for (const url of state.objectUrls) URL.revokeObjectURL(url);
+  state.objectUrls.clear();
+}
+
+async function downloadAttachment(f) {
+  try {
+    const blob = await fetchBlob(`/attachments/${encodeURIComponent(f.id)}`);
+    const url = URL.createObjectURL(blob);
+    const link = h('a', { href: url, download: f.filename, hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  } catch (error) {
+    if (error.status === 401) {
+      logout('Su sesión ha caducado o no es válida. Vuelva a iniciar sesión.');
+      return;
+    }
+    toast(`No se ha podido descargar «${f.filename}». ${error.message}`, { kind: 'error' });
+  }
 }
 
 function transcriptNearBottom() {
@@ -1045,8 +1211,18 @@ function addTranscriptMessages(messages, { forceScroll = false } = {}) {
   let added = false;
   const sorted = [...messages].filter(Boolean).sort((a, b) => a.seq - b.seq);
   for (const m of sorted) {
-    if (state.transcriptIds.has(m.id)) continue;
+    const files = Array.isArray(m.attachments) ? m.attachments.length : 0;
+    if (state.transcriptIds.has(m.id)) {
+      // Live events may carry a message before its files: repaint it when they arrive.
+      if (files > (state.transcriptFiles.get(m.id) || 0)) {
+        const old = els.transcript.querySelector(`.tmsg[data-id="${CSS.escape(String(m.id))}"]`);
+        if (old) old.replaceWith(transcriptItem(m));
+        state.transcriptFiles.set(m.id, files);
+      }
+      continue;
+    }
     state.transcriptIds.add(m.id);
+    state.transcriptFiles.set(m.id, files);
     const item = transcriptItem(m);
     let before = null;
     for (const child of els.transcript.children) {
@@ -1059,6 +1235,7 @@ function addTranscriptMessages(messages, { forceScroll = false } = {}) {
     added = true;
   }
   if (added && stick) els.transcript.scrollTop = els.transcript.scrollHeight;
+  renderDeliveryMarkers();
   if (!els.transcript.children.length) {
     els.transcript.replaceChildren(h('p', { class: 'muted transcript__empty' }, 'Todavía no hay mensajes.'));
   } else {
@@ -1071,6 +1248,8 @@ function syncTranscript(detail) {
   if (state.transcriptFor !== detail.id) {
     state.transcriptFor = detail.id;
     state.transcriptIds = new Set();
+    state.transcriptFiles = new Map();
+    releaseObjectUrls();
     els.transcript.replaceChildren();
     addTranscriptMessages(detail.messages || [], { forceScroll: true });
   } else {
@@ -1171,6 +1350,7 @@ async function sendReply(event) {
         addTranscriptMessages([message], { forceScroll: true });
         if (els.replyText.value === text) els.replyText.value = '';
         state.drafts.delete(d.id);
+        loadDeliveries(d.id); // WhatsApp, Telegram, correo: follow it until it leaves
       }
     } catch (error) {
       if (error.status === 401 || error.status === -1) return;
@@ -1540,6 +1720,11 @@ function handleWsEvent(data) {
       if (data.conversation && data.conversation.id === id) patchLists(data.conversation);
       const fromMe = m.sender === 'agent' && state.agent && m.agent_name === state.agent.full_name;
       if (id === state.selectedId) {
+        if (m.sender === 'citizen') {
+          hideTyping();
+          // The detail brings the message's files, which a live event may lack.
+          if (!(m.attachments || []).length) scheduleDetail(400);
+        }
         if (state.transcriptFor === id) addTranscriptMessages([m]);
         else scheduleDetail();
       } else if (!fromMe && m.sender === 'citizen') {
@@ -1561,6 +1746,43 @@ function handleWsEvent(data) {
         }
       }
       renderList();
+      break;
+    }
+    case 'delivery.failed': {
+      const id = data.conversation_id;
+      const d = data.delivery || {};
+      if (!id) return;
+      const channel = label(CHANNEL_LABELS, d.channel, 'su canal');
+      const where = d.rerouted_to
+        ? ` Se intenta de nuevo por ${label(CHANNEL_LABELS, d.rerouted_to)}.`
+        : '';
+      if (id === state.selectedId) {
+        loadDeliveries(id);
+        toast(`No se ha podido entregar un mensaje al ciudadano por ${channel}.${where}`, { kind: 'error' });
+      } else if (state.lists.mine.some((c) => c.id === id)) {
+        toast(`No se ha podido entregar un mensaje de una de sus conversaciones (${channel}).${where}`, {
+          kind: 'error',
+          actionText: 'Ver',
+          onAction: () => {
+            showSection(null);
+            setView('mine');
+            selectConversation(id, { focusDetail: true });
+          },
+        });
+      }
+      break;
+    }
+    case 'delivery.updated': {
+      if (data.conversation_id && data.conversation_id === state.selectedId) {
+        loadDeliveries(data.conversation_id);
+      }
+      break;
+    }
+    case 'typing': {
+      if (data.sender === 'citizen' && data.conversation_id
+        && data.conversation_id === state.selectedId) {
+        showTyping();
+      }
       break;
     }
     default:
@@ -1625,6 +1847,555 @@ function bindUi() {
 }
 
 
+/* ------------------------------------------------------------------ entregas (buzón de salida) */
+// Mensajes que salen por WhatsApp, Telegram o correo: si el proveedor no los acepta, el
+// escritorio lo marca en la conversación («No entregado») y permite reintentar.
+
+const DELIVERY_POLL_MS = 3000;
+
+function setDeliveries(list) {
+  state.deliveries = list;
+  for (const id of [...state.retrying]) {
+    const d = list.find((x) => x.id === id);
+    if (!d || d.status === 'sent' || d.status === 'failed') state.retrying.delete(id);
+  }
+  renderDeliveryMarkers();
+  clearTimeout(state.deliveryTimer);
+  if (list.some((d) => d.status === 'pending' || d.status === 'sending')) {
+    const id = state.selectedId;
+    state.deliveryTimer = setTimeout(() => {
+      if (state.selectedId === id) loadDeliveries(id);
+    }, DELIVERY_POLL_MS);
+  }
+}
+
+async function loadDeliveries(id) {
+  try {
+    const list = await api('GET', `/conversations/${encodeURIComponent(id)}/deliveries`);
+    if (state.selectedId !== id) return;
+    setDeliveries(Array.isArray(list) ? list : []);
+  } catch {
+    /* la próxima carga del detalle lo traerá */
+  }
+}
+
+function renderDeliveryMarkers() {
+  const byMessage = new Map();
+  for (const d of state.deliveries) {
+    if (!byMessage.has(d.message_id)) byMessage.set(d.message_id, []);
+    byMessage.get(d.message_id).push(d);
+  }
+  for (const slot of els.transcript.querySelectorAll('.tmsg__delivery')) {
+    const id = Number(slot.closest('.tmsg').dataset.id);
+    const marker = deliveryMarker(byMessage.get(id) || []);
+    slot.replaceChildren(...(marker ? [marker] : []));
+  }
+}
+
+function deliveryMarker(list) {
+  const failed = list.filter((d) => d.status === 'failed');
+  const sent = list.find((d) => d.status === 'sent');
+  const moving = list.find((d) => d.status === 'pending' || d.status === 'sending');
+  const channel = (d) => label(CHANNEL_LABELS, d.channel);
+  if (moving && (state.retrying.has(moving.id) || moving.attempts > 0 || failed.length)) {
+    const via = failed.length && failed[0].channel !== moving.channel
+      ? `No se pudo entregar por ${channel(failed[0])}; enviando por ${channel(moving)}…`
+      : 'Reintentando el envío…';
+    return h('p', { class: 'delivery delivery--pending' }, via);
+  }
+  if (!failed.length) return null;
+  if (sent) {
+    return h('p', { class: 'delivery delivery--rerouted' },
+      `No se pudo entregar por ${channel(failed[0])}; enviado por ${channel(sent)}.`);
+  }
+  if (moving) return null;
+  const last = failed[failed.length - 1];
+  return h(
+    'div',
+    { class: 'delivery delivery--failed', role: 'group', 'aria-label': 'Mensaje no entregado' },
+    h('p', { class: 'delivery__title' }, h('strong', {}, 'No entregado'), ` por ${channel(last)}`),
+    last.last_error ? h('p', { class: 'delivery__error' }, `Motivo: ${last.last_error}`) : null,
+    h('button', {
+      type: 'button',
+      class: 'btn btn--small',
+      onclick: (event) => retryDelivery(last.id, event.currentTarget),
+    }, 'Reintentar'),
+  );
+}
+
+async function retryDelivery(deliveryId, button) {
+  const id = state.selectedId;
+  if (button) button.disabled = true;
+  try {
+    const delivery = await api('POST', `/deliveries/${encodeURIComponent(deliveryId)}/retry`);
+    if (state.selectedId !== id) return;
+    state.retrying.add(delivery.id);
+    setDeliveries(state.deliveries.map((d) => (d.id === delivery.id ? delivery : d)));
+    toast('Se está enviando de nuevo el mensaje.', { kind: 'success' });
+  } catch (error) {
+    if (error.status === 401 || error.status === -1) return;
+    toast(`No se ha podido reintentar. ${error.message}`, { kind: 'error' });
+    if (button) button.disabled = false;
+    if (id) loadDeliveries(id);
+  }
+}
+
+/* ------------------------------------------------------------------ el ciudadano escribe */
+
+const TYPING_MS = 5000;
+
+function showTyping() {
+  els.typing.textContent = 'El ciudadano está escribiendo…';
+  els.typing.classList.add('is-active');
+  clearTimeout(state.typingTimer);
+  state.typingTimer = setTimeout(hideTyping, TYPING_MS);
+}
+
+function hideTyping() {
+  clearTimeout(state.typingTimer);
+  els.typing.textContent = '';
+  els.typing.classList.remove('is-active');
+}
+
+/* ------------------------------------------------------------------ historial del ciudadano */
+
+const CASE_STATUS_SHORT = { registrada: 'pendiente', respondida: 'respondida', cerrada: 'cerrada' };
+
+function renderHistory(detail) {
+  if (!detail.citizen_id) {
+    show(els.history, false);
+    state.historyFor = null;
+    return;
+  }
+  const key = `${detail.citizen_id}|${detail.id}`;
+  if (state.historyFor === key) return;
+  state.historyFor = key;
+  loadHistory(detail.citizen_id, detail.id);
+}
+
+async function loadHistory(citizenId, conversationId) {
+  const request = ++state.historyRequest;
+  show(els.history, true);
+  els.historyStatus.textContent = 'Cargando el historial…';
+  els.historyList.replaceChildren();
+  els.historyExtra.replaceChildren();
+  try {
+    const data = await api('GET', `/citizens/${encodeURIComponent(citizenId)}/history`);
+    if (request !== state.historyRequest || state.selectedId !== conversationId) return;
+    paintHistory(data, conversationId);
+  } catch (error) {
+    if (request !== state.historyRequest || error.status === 401 || error.status === -1) return;
+    els.historyStatus.textContent = error.status === 404
+      ? 'No tiene acceso al historial de esta persona.'
+      : `No se ha podido cargar el historial. ${error.message}`;
+  }
+}
+
+function paintHistory(data, currentId) {
+  const others = (data.conversations || []).filter((c) => c.id !== currentId);
+  els.historyStatus.textContent = others.length
+    ? `Persona verificada en Miespacio. Otras conversaciones: ${others.length}.`
+    : 'Persona verificada en Miespacio. No tiene otras conversaciones.';
+  els.historyList.replaceChildren(...others.map((c) => h(
+    'li', { class: 'history__item' },
+    h('p', { class: 'history__head' },
+      h('span', { class: 'badge badge--channel' }, label(CHANNEL_LABELS, c.channel)),
+      ' ',
+      h('span', { class: `badge badge--state badge--${c.state}` }, label(STATE_LABELS, c.state)),
+      ' ',
+      timeEl(c.last_activity_at, { full: true })),
+    c.summary ? h('p', { class: 'history__summary' }, c.summary) : null,
+    c.unit && c.unit.name ? h('p', { class: 'muted' }, c.unit.name) : null,
+    c.can_open
+      ? h('a', {
+        class: 'history__open',
+        href: `#${encodeURIComponent(c.id)}`,
+        'aria-label': `Abrir la conversación de ${label(CHANNEL_LABELS, c.channel)} del ${dateTimeFormat.format(parseDate(c.last_activity_at) || new Date())}`,
+      }, 'Abrir conversación')
+      : h('p', { class: 'muted' }, c.state === 'bot'
+        ? 'Solo habló con el asistente.'
+        : 'No puede abrirla desde su perfil.'),
+  )));
+  const extra = [];
+  const cases = data.cases || [];
+  if (cases.length) {
+    extra.push(`Quejas y sugerencias: ${cases.map((c) => `${c.code} (${label(CASE_STATUS_SHORT, c.status)})`).join(', ')}.`);
+  }
+  const attentions = data.attentions || [];
+  if (attentions.length) extra.push(`Atenciones presenciales: ${attentions.length}.`);
+  const tasks = data.tasks || [];
+  const open = tasks.filter((t) => t.status === 'open').length;
+  if (tasks.length) extra.push(`Llamadas: ${tasks.length}${open ? ` (${open} por hacer)` : ''}.`);
+  els.historyExtra.textContent = extra.join(' ');
+}
+
+/* ------------------------------------------------------------------ secciones */
+// Conversaciones (por defecto), quejas y sugerencias, llamadas pendientes y atención presencial.
+
+const SECTIONS = ['cases', 'callbacks', 'presencial'];
+const SECTION_LABELS = {
+  cases: 'Quejas y sugerencias',
+  callbacks: 'Llamadas pendientes',
+  presencial: 'Atención presencial',
+};
+const sectionState = { open: null };
+
+function isInformer() {
+  return Boolean(state.agent && (state.agent.role === 'n1' || state.agent.role === 'admin'));
+}
+
+function showSection(name) {
+  sectionState.open = name;
+  for (const key of SECTIONS) {
+    const open = key === name;
+    const toggle = $(`${key}-toggle`);
+    toggle.setAttribute('aria-pressed', String(open));
+    toggle.querySelector('.toggle__label').textContent = open ? 'Conversaciones' : SECTION_LABELS[key];
+    show($(`${key}-view`), open);
+  }
+  show(document.querySelector('.layout'), !name);
+  paintCallbackCount();
+  if (name === 'cases') loadCases();
+  if (name === 'callbacks') loadCallbacks();
+  if (name === 'presencial') openPresencial();
+}
+
+function toggleSection(name) {
+  showSection(sectionState.open === name ? null : name);
+}
+
+/* ------------------------------------------------------------------ llamadas pendientes */
+
+const CALLBACKS_POLL_MS = 60000;
+const callbacksState = { request: 0 };
+
+async function refreshCallbackCount() {
+  if (!isInformer()) return;
+  try {
+    const open = await api('GET', '/tasks?status=open');
+    $('callbacks-count').textContent = String(Array.isArray(open) ? open.length : 0);
+    paintCallbackCount();
+  } catch {
+    /* el contador es orientativo */
+  }
+}
+
+// The count goes with «Llamadas pendientes», not with «Conversaciones» (the section open).
+function paintCallbackCount() {
+  const badge = $('callbacks-count');
+  show(badge, sectionState.open !== 'callbacks' && Number(badge.textContent) > 0);
+}
+
+async function loadCallbacks() {
+  const request = ++callbacksState.request;
+  const status = $('callbacks-status').value;
+  setAlert($('callbacks-status-text'), 'Cargando…');
+  try {
+    const items = await api('GET', `/tasks?status=${encodeURIComponent(status)}`);
+    if (request !== callbacksState.request) return;
+    const list = Array.isArray(items) ? items : [];
+    $('callbacks-list').replaceChildren(...list.map(callbackItem));
+    const overdue = list.filter((t) => t.overdue).length;
+    let text = '';
+    if (!list.length) text = status === 'open' ? 'No hay llamadas pendientes.' : 'Todavía no hay llamadas hechas.';
+    else if (overdue) text = `${list.length} llamadas; ${overdue} fuera de plazo.`;
+    setAlert($('callbacks-status-text'), text);
+    if (status === 'open') {
+      $('callbacks-count').textContent = String(list.length);
+      paintCallbackCount();
+    }
+  } catch (error) {
+    if (request !== callbacksState.request || error.status === -1) return;
+    setAlert($('callbacks-status-text'), `No se han podido cargar las llamadas. ${error.message}`);
+  }
+}
+
+function callbackItem(t) {
+  const phone = t.phone_display || t.phone;
+  const titleId = `callback-${t.id}-title`;
+  return h(
+    'li',
+    {
+      class: t.overdue ? 'callback card callback--overdue' : 'callback card',
+      dataset: { id: String(t.id) },
+      'aria-labelledby': titleId,
+    },
+    h('h3', { class: 'callback__title', id: titleId },
+      t.overdue ? h('span', { class: 'badge badge--overdue' }, 'Fuera de plazo') : null,
+      t.overdue ? ' ' : null,
+      `Llamar el ${dayText(t.due_on)}`),
+    h('p', { class: 'callback__phone' },
+      t.phone
+        ? h('a', { href: `tel:${t.phone}`, 'aria-label': `Llamar al ${phone}` }, phone)
+        : h('span', { class: 'muted' }, 'Número no disponible')),
+    h('p', { class: 'muted' }, 'Mensaje dejado el ', timeEl(t.created_at, { full: true }),
+      t.duration_seconds ? ` · ${t.duration_seconds} s` : ''),
+    t.recording_url
+      ? h('audio', {
+        class: 'callback__audio',
+        controls: true,
+        preload: 'none',
+        src: t.recording_url,
+        'aria-label': `Grabación del mensaje de ${phone || 'la persona'}`,
+      })
+      : null,
+    h('p', { class: 'callback__label' }, 'Transcripción'),
+    h('blockquote', { class: 'callback__transcription' },
+      t.transcription || 'Todavía no hay transcripción de este mensaje.'),
+    t.status === 'open' ? callbackForm(t) : callbackDone(t),
+  );
+}
+
+function callbackDone(t) {
+  return h('p', { class: 'callback__done' },
+    h('strong', {}, 'Hecha'),
+    t.done_by ? ` por ${t.done_by.full_name}` : '',
+    t.done_at ? [' el ', timeEl(t.done_at, { full: true })] : null,
+    t.outcome ? `. Resultado: ${t.outcome}` : '');
+}
+
+function callbackForm(t) {
+  const inputId = `callback-${t.id}-outcome`;
+  const errorId = `callback-${t.id}-error`;
+  const input = h('textarea', {
+    id: inputId, rows: 2, maxlength: 2000, class: 'reply__input', 'aria-describedby': errorId,
+  });
+  const error = h('p', { id: errorId, class: 'field__error', hidden: true });
+  const button = h('button', { type: 'submit', class: 'btn btn--primary' }, 'Marcar como hecha');
+  return h('form', {
+    class: 'callback__form',
+    novalidate: true,
+    onsubmit: async (event) => {
+      event.preventDefault();
+      const outcome = input.value.trim();
+      setAlert(error, '');
+      input.removeAttribute('aria-invalid');
+      if (!outcome) {
+        setAlert(error, 'Escriba el resultado de la llamada antes de marcarla como hecha.');
+        input.setAttribute('aria-invalid', 'true');
+        input.focus();
+        return;
+      }
+      button.disabled = true;
+      try {
+        await api('POST', `/tasks/${encodeURIComponent(t.id)}/done`, { body: { outcome } });
+        toast('Llamada marcada como hecha.', { kind: 'success' });
+        await loadCallbacks();
+        refreshCallbackCount();
+        $('callbacks-title').focus();
+      } catch (err) {
+        if (err.status === 401 || err.status === -1) return;
+        setAlert(error, err.message);
+        button.disabled = false;
+        if (err.status === 409) loadCallbacks();
+      }
+    },
+  },
+  h('label', { for: inputId, class: 'section-title' }, 'Resultado de la llamada'),
+  input,
+  error,
+  h('div', { class: 'reply__bar' }, button));
+}
+
+/* ------------------------------------------------------------------ atención presencial */
+
+const OUTCOME_LABELS = {
+  resuelta: 'Resuelta',
+  derivada: 'Derivada a otra unidad',
+  cita: 'Con cita',
+  pendiente: 'Pendiente',
+};
+const PRESENCIAL_FIELDS = {
+  dni: 'presencial-dni',
+  email: 'presencial-email',
+  phone: 'presencial-phone',
+  topic: 'presencial-topic',
+  outcome: 'presencial-outcome',
+};
+const presencialState = { offices: false, procedure: null, request: 0 };
+
+function openPresencial() {
+  loadOffices();
+  loadAttentions();
+  $('presencial-topic').focus();
+}
+
+async function loadOffices() {
+  if (presencialState.offices) return;
+  try {
+    const offices = await api('GET', '/offices');
+    presencialState.offices = true;
+    $('presencial-office').replaceChildren(
+      h('option', { value: '' }, 'Sin indicar'),
+      ...offices.map((o) => h('option', { value: o.id }, `${o.municipality} — ${o.name}`)),
+    );
+  } catch {
+    /* sin lista de oficinas: el campo queda en «Sin indicar» */
+  }
+}
+
+async function loadAttentions() {
+  setAlert($('attentions-status'), 'Cargando…');
+  try {
+    const items = await api('GET', '/attentions?mine=1');
+    $('attentions-list').replaceChildren(...items.map((a) => h(
+      'li', { class: 'attention' },
+      h('p', { class: 'attention__head' }, h('strong', {}, a.topic), ' · ', label(OUTCOME_LABELS, a.outcome)),
+      h('p', { class: 'muted' }, timeEl(a.attended_at, { full: true }),
+        a.office_code ? ` · ${a.office_code}` : '',
+        a.procedure_title ? ` · ${a.procedure_title}` : '',
+        a.citizen_id ? ' · Vinculada a Miespacio' : ''),
+      h('a', {
+        href: `#${encodeURIComponent(a.conversation_id)}`,
+        onclick: () => showSection(null),
+      }, 'Ver en el escritorio'),
+    )));
+    setAlert($('attentions-status'), items.length ? '' : 'Todavía no ha registrado atenciones presenciales.');
+  } catch (error) {
+    if (error.status !== -1) setAlert($('attentions-status'), error.message);
+  }
+}
+
+async function searchProcedures() {
+  const query = $('presencial-procedure-query').value.trim();
+  const results = $('presencial-procedure-results');
+  const status = $('presencial-procedure-status');
+  results.replaceChildren();
+  if (!query) {
+    status.textContent = 'Escriba qué trámite busca.';
+    return;
+  }
+  const request = ++presencialState.request;
+  status.textContent = 'Buscando trámites…';
+  try {
+    const found = await api('GET', `/procedures?q=${encodeURIComponent(query)}`);
+    if (request !== presencialState.request) return;
+    status.textContent = found.length
+      ? `${found.length} trámites encontrados. Elija uno.`
+      : 'No hay trámites que encajen con la búsqueda.';
+    results.replaceChildren(...found.map((p) => h(
+      'li', {},
+      h('button', {
+        type: 'button',
+        class: 'btn btn--small',
+        'aria-label': `Elegir: ${p.title}`,
+        onclick: () => chooseProcedure(p),
+      }, 'Elegir'),
+      ' ',
+      h('span', {}, p.title),
+      p.unit ? h('span', { class: 'muted' }, ` · ${p.unit}`) : null,
+    )));
+  } catch (error) {
+    if (request !== presencialState.request || error.status === -1) return;
+    status.textContent = error.message;
+  }
+}
+
+function chooseProcedure(p) {
+  presencialState.procedure = p;
+  $('presencial-procedure-results').replaceChildren();
+  $('presencial-procedure-status').textContent = '';
+  const chosen = $('presencial-procedure-chosen');
+  chosen.replaceChildren(
+    'Trámite elegido: ',
+    h('strong', {}, p.title),
+    ` (${p.id}) `,
+    h('button', {
+      type: 'button',
+      class: 'btn btn--small',
+      onclick: () => {
+        presencialState.procedure = null;
+        show(chosen, false);
+        $('presencial-procedure-query').focus();
+      },
+    }, 'Quitar'),
+  );
+  show(chosen, true);
+  if (!$('presencial-topic').value.trim()) $('presencial-topic').value = p.title;
+  $('presencial-procedure-query').focus();
+}
+
+function presencialError(field, text) {
+  const id = PRESENCIAL_FIELDS[field];
+  if (!id) return null;
+  setAlert($(`${id}-error`), text);
+  const input = field === 'outcome' ? document.querySelector('input[name="outcome"]') : $(id);
+  if (field !== 'outcome') input.setAttribute('aria-invalid', 'true');
+  return input;
+}
+
+function clearPresencialErrors() {
+  for (const [field, id] of Object.entries(PRESENCIAL_FIELDS)) {
+    setAlert($(`${id}-error`), '');
+    if (field !== 'outcome') $(id).removeAttribute('aria-invalid');
+  }
+  setAlert($('presencial-error'), '');
+}
+
+async function submitPresencial(event) {
+  event.preventDefault();
+  clearPresencialErrors();
+  const value = (id) => $(id).value.trim();
+  const outcome = document.querySelector('input[name="outcome"]:checked');
+  let first = null;
+  if (!value('presencial-topic')) first = presencialError('topic', 'Indique el asunto de la atención.');
+  if (!outcome) first = first || presencialError('outcome', 'Elija cómo terminó la atención.');
+  if (first) {
+    first.focus();
+    return;
+  }
+  const body = {
+    office_code: value('presencial-office') || null,
+    dni: value('presencial-dni') || null,
+    email: value('presencial-email') || null,
+    phone: value('presencial-phone') || null,
+    topic: value('presencial-topic'),
+    procedure_code: presencialState.procedure ? presencialState.procedure.id : null,
+    procedure_title: presencialState.procedure ? presencialState.procedure.title : null,
+    outcome: outcome.value,
+    notes: $('presencial-notes').value.trim(),
+  };
+  const submit = $('presencial-submit');
+  submit.disabled = true;
+  try {
+    const created = await api('POST', '/attentions', { body });
+    $('presencial-form').reset();
+    presencialState.procedure = null;
+    show($('presencial-procedure-chosen'), false);
+    toast(created.citizen_id
+      ? 'Atención registrada y vinculada a la cuenta de Miespacio de la persona.'
+      : 'Atención registrada.', { kind: 'success' });
+    loadAttentions();
+    $('presencial-topic').focus();
+  } catch (error) {
+    if (error.status === 401 || error.status === -1) return;
+    const fields = (error.data && Array.isArray(error.data.errors) ? error.data.errors : [])
+      .map((e) => (Array.isArray(e.loc) ? e.loc[e.loc.length - 1] : null))
+      .filter((f) => f in PRESENCIAL_FIELDS);
+    if (fields.length === 1) presencialError(fields[0], error.message).focus();
+    else setAlert($('presencial-error'), error.message);
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+function initSections() {
+  for (const key of SECTIONS) {
+    $(`${key}-toggle`).addEventListener('click', () => toggleSection(key));
+  }
+  $('callbacks-status').addEventListener('change', loadCallbacks);
+  $('callbacks-refresh').addEventListener('click', loadCallbacks);
+  $('presencial-form').addEventListener('submit', submitPresencial);
+  $('presencial-procedure-search').addEventListener('click', searchProcedures);
+  $('presencial-procedure-query').addEventListener('keydown', (event) => {
+    if (event.key === 'Enter') {
+      event.preventDefault();
+      searchProcedures();
+    }
+  });
+}
+
+
 // --- Quejas y sugerencias (casos) --------------------------------------------------------
 // Vista aparte de las conversaciones: lista con plazo (vencido / próximo), detalle, respuesta.
 
@@ -1633,7 +2404,7 @@ const CASE_STATUS_LABELS = { registrada: 'Pendiente', respondida: 'Respondida', 
 const CASE_CONTACT_LABELS = { email: 'Correo electrónico', telefono: 'Teléfono', canal: 'Por el mismo canal' };
 const CASE_EVENT_LABELS = { registrada: 'Registrada', respondida: 'Respondida', cerrada: 'Cerrada' };
 const CASE_NEAR_DAYS = 3;
-const casesState = { code: null, open: false };
+const casesState = { code: null };
 
 function caseEl(id) {
   return document.getElementById(id);
@@ -1655,15 +2426,6 @@ function deadlineCell(c) {
   else if (pending && days <= CASE_NEAR_DAYS) [kind, note] = ['near', days === 0 ? ' (hoy)' : ` (${days} d)`];
   return h('td', { class: kind ? `cases__deadline cases__deadline--${kind}` : 'cases__deadline' },
     c.deadline_text + note);
-}
-
-function toggleCases(open) {
-  casesState.open = open;
-  caseEl('cases-toggle').setAttribute('aria-pressed', String(open));
-  caseEl('cases-toggle').textContent = open ? 'Conversaciones' : 'Quejas y sugerencias';
-  show(caseEl('cases-view'), open);
-  show(document.querySelector('.layout'), !open);
-  if (open) loadCases();
 }
 
 async function loadCases() {
@@ -1754,7 +2516,6 @@ async function closeCase() {
 }
 
 function initCases() {
-  caseEl('cases-toggle').addEventListener('click', () => toggleCases(!casesState.open));
   caseEl('cases-status').addEventListener('change', loadCases);
   caseEl('cases-refresh').addEventListener('click', loadCases);
   caseEl('case-answer-form').addEventListener('submit', sendCaseAnswer);
@@ -1762,4 +2523,5 @@ function initCases() {
 }
 
 initCases();
+initSections();
 boot();

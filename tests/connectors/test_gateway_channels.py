@@ -463,3 +463,20 @@ async def test_a_verified_identity_brings_its_citizen_into_new_conversations(rig
     other = await rig.gateway.accept(rig.inbound("hola", user_id="+34600999888", external_id="v2"))
     [stranger] = await rig.all(Conversation, Conversation.id == other.conversation_id)
     assert stranger.citizen_id is None
+
+
+async def test_a_new_call_starts_a_new_conversation_unless_a_person_attends(rig: Rig) -> None:
+    first = await rig.gateway.accept(rig.inbound("hola", external_id="c1"))
+    again = await rig.gateway.accept(rig.inbound("hola", external_id="c2", new_conversation=True))
+    assert again.conversation_id != first.conversation_id
+    follow = await rig.gateway.accept(rig.inbound("y otra cosa", external_id="c3"))
+    assert follow.conversation_id == again.conversation_id
+    async with rig.sessions() as session:
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.id == again.conversation_id)
+            .values(controller=Controller.HUMAN, state=State.QUEUED)
+        )
+        await session.commit()
+    held = await rig.gateway.accept(rig.inbound("hola", external_id="c4", new_conversation=True))
+    assert held.conversation_id == again.conversation_id
