@@ -88,11 +88,19 @@ class DeliveryFailed(Exception):
     ``elsewhere`` asks the outbox to try another channel of the same citizen (WhatsApp's
     24-hour window closed and no template configured)."""
 
-    def __init__(self, reason: str, *, transient: bool, elsewhere: bool = False) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        transient: bool,
+        elsewhere: bool = False,
+        retry_after: float | None = None,  # seconds the provider asked us to wait (429)
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.transient = transient
         self.elsewhere = elsewhere
+        self.retry_after = retry_after
 
 
 class ProviderChannel(Protocol):

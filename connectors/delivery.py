@@ -228,7 +228,10 @@ class DeliveryWorker:
             delivery.last_error = error.reason[:255]
             if error.transient and delivery.attempts < self._policy.max_attempts:
                 delivery.status = PENDING
-                delivery.next_attempt_at = now + self._policy.delay(delivery.attempts)
+                wait = self._policy.delay(delivery.attempts)
+                if error.retry_after is not None:  # the provider said how long: at least that
+                    wait = max(wait, timedelta(seconds=error.retry_after))
+                delivery.next_attempt_at = now + wait
                 await session.commit()
                 logger.warning(
                     "delivery.retry",

@@ -15,6 +15,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Header, Request, Response
@@ -340,7 +341,9 @@ class TelegramChannel:
         never will (blocked bot, unknown chat, rejected request)."""
         reason = f"Telegram: {exc.message}".replace(self.bot.token, "***")[:255]
         if isinstance(exc, RetryAfter):
-            return DeliveryFailed(reason, transient=True)
+            wait = exc.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            return DeliveryFailed(reason, transient=True, retry_after=seconds)
         # BadRequest is a NetworkError in python-telegram-bot: test it first.
         if isinstance(exc, Forbidden | BadRequest | ChatMigrated | InvalidToken):
             return DeliveryFailed(reason, transient=False)

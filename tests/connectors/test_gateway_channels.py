@@ -37,7 +37,7 @@ from desk_api.channel_models import Attachment, ChannelIdentity, Delivery, Inbou
 from desk_api.db import make_engine, make_sessionmaker
 from desk_api.errors import TooManyRequests
 from desk_api.live import DESK_TOPIC, LiveHub
-from desk_api.models import AuditEvent, Conversation, Message, utcnow
+from desk_api.models import AuditEvent, Conversation, Message, as_utc, utcnow
 from desk_api.selfservice.models import Citizen, CitizenIdentity
 from desk_api.services.transcript import append_message
 from handoff.contract import Controller, State
@@ -83,7 +83,8 @@ class Rig:
 
     async def count(self, model: Any, *where: Any) -> int:
         async with self.sessions() as session:
-            return int(await session.scalar(select(func.count()).select_from(model).where(*where)))
+            found = await session.scalar(select(func.count()).select_from(model).where(*where))
+            return int(found or 0)
 
     async def all(self, model: Any, *where: Any) -> list[Any]:
         async with self.sessions() as session:
@@ -480,3 +481,17 @@ async def test_a_new_call_starts_a_new_conversation_unless_a_person_attends(rig:
         await session.commit()
     held = await rig.gateway.accept(rig.inbound("hola", external_id="c4", new_conversation=True))
     assert held.conversation_id == again.conversation_id
+
+
+async def test_a_provider_asking_to_wait_is_waited_for(rig: Rig) -> None:
+    accepted = await rig.gateway.accept(rig.inbound("hola", external_id="t1"))
+    assert accepted.conversation_id is not None
+    await _agent_messages(rig, accepted.conversation_id, "respuesta")
+    rig.chat.failures = [DeliveryFailed("429", transient=True, retry_after=30)]
+    before = utcnow()
+    await rig.worker.run_once()
+    [delivery] = await rig.all(Delivery)
+    assert delivery.status == "pending"
+    waited = as_utc(delivery.next_attempt_at) - before
+    assert timedelta(seconds=29) < waited < timedelta(seconds=35)  # not the 0.05 s backoff
+    assert await rig.worker.run_once() == 0
