@@ -45,6 +45,7 @@ from desk_api.selfservice.tramitacion import (
 from desk_api.settings import Settings
 from knowledge.settings import KnowledgeSettings
 from tests.support.clients import Citizen as ChatCitizen
+from tests.support.miespacio import make_settings
 from tests.support.servers import web_app_in_thread
 
 API_KEY = "clave-de-pruebas-" + secrets.token_hex(8)
@@ -203,16 +204,6 @@ async def test_the_client_against_the_reference_server(reference: str) -> None:
 # -- the bot's route, through the real web app ----------------------------------------------
 
 
-def _settings(database_url: str, tmp_path: Path, **extra: Any) -> Settings:
-    return Settings(
-        database_url=database_url,
-        jwt_secret=SecretStr(secrets.token_urlsafe(32)),
-        var_dir=tmp_path / "var",
-        rasa_url="http://127.0.0.1:9",
-        **extra,
-    )
-
-
 async def remember(database_url: str, conversation_id: str, text: str) -> str:
     """Put ``text``'s personal data in the conversation's vault, as the gateway does."""
     engine = make_engine(database_url)
@@ -274,7 +265,7 @@ async def test_the_route_shows_a_file_only_to_its_holder(
 ) -> None:
     monkeypatch.setenv("TUA_TRAMITACION_URL", reference)
     monkeypatch.setenv("TUA_TRAMITACION_API_KEY", API_KEY)
-    settings = _settings(database_url, tmp_path)
+    settings = make_settings(database_url, tmp_path)
     with web_app_in_thread(settings, KnowledgeSettings(warm_up=False)) as web:
         mine, other, verified = [await new_conversation(web) for _ in range(3)]
         assert await remember(database_url, mine, f"dni {ALQUILER[1]}") == "dni [DNI_1]"
@@ -356,7 +347,7 @@ async def test_failed_lookups_are_limited(
 ) -> None:
     monkeypatch.setenv("TUA_TRAMITACION_URL", reference)
     monkeypatch.setenv("TUA_TRAMITACION_API_KEY", API_KEY)
-    settings = _settings(database_url, tmp_path)
+    settings = make_settings(database_url, tmp_path)
     with web_app_in_thread(settings, KnowledgeSettings(warm_up=False)) as web:
         guesser = await new_conversation(web)
         await remember(database_url, guesser, f"{OTHER_VALID_DNI}")
@@ -376,7 +367,7 @@ async def test_platform_down_is_503(
 ) -> None:
     monkeypatch.setenv("TUA_TRAMITACION_URL", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("TUA_TRAMITACION_TIMEOUT_SECONDS", "2")
-    settings = _settings(database_url, tmp_path)
+    settings = make_settings(database_url, tmp_path)
     with web_app_in_thread(settings, KnowledgeSettings(warm_up=False)) as web:
         conversation = await new_conversation(web)
         await remember(database_url, conversation, ALQUILER[1])
@@ -397,7 +388,7 @@ async def test_development_mounts_the_reference_server(
 ) -> None:
     monkeypatch.delenv("TUA_TRAMITACION_URL", raising=False)
     monkeypatch.delenv("TUA_TRAMITACION_API_KEY", raising=False)
-    settings = _settings(database_url, tmp_path)
+    settings = make_settings(database_url, tmp_path)
     with web_app_in_thread(settings, KnowledgeSettings(warm_up=False)) as web:
         conversation = await new_conversation(web)
         await remember(database_url, conversation, COMEDOR[2])
@@ -418,7 +409,7 @@ async def test_production_without_a_platform_mounts_nothing(
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("TUA_TRAMITACION_URL", raising=False)
-    settings = _settings(
+    settings = make_settings(
         database_url, tmp_path, environment="production", rasa_token=SecretStr("r" * 32)
     )
     with web_app_in_thread(settings, KnowledgeSettings(warm_up=False)) as web:
