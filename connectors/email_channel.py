@@ -27,13 +27,11 @@ import html
 import logging
 import re
 import smtplib
-import ssl
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter
 from pydantic import Field, SecretStr, model_validator
@@ -56,7 +54,7 @@ from connectors.gateway import Accepted, Gateway
 from connectors.registry import OpenChannel
 from desk_api.models import Conversation, Message, utcnow
 from desk_api.schemas import MessageOut
-from desk_api.selfservice.mail import LOOPBACK, MailSettings
+from desk_api.selfservice.mail import LOOPBACK, MailSettings, Relay
 from desk_api.settings import Settings
 from handoff import notices
 from handoff.contract import Controller
@@ -139,33 +137,6 @@ class EmailChannelSettings(BaseSettings):
         if relay.username and relay.security == "none" and relay.host not in LOOPBACK:
             raise ValueError("SMTP credentials must not travel in clear: set STARTTLS")
         return relay
-
-
-@dataclass(frozen=True)
-class Relay:
-    host: str
-    port: int
-    security: Literal["none", "starttls", "ssl"]
-    username: str | None
-    password: SecretStr | None
-    timeout_seconds: float
-
-    def send(self, message: EmailMessage) -> None:
-        """One connection per message (blocking: run it in a thread)."""
-        smtp: smtplib.SMTP
-        if self.security == "ssl":
-            smtp = smtplib.SMTP_SSL(
-                self.host, self.port, timeout=self.timeout_seconds,
-                context=ssl.create_default_context(),
-            )  # fmt: skip
-        else:
-            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout_seconds)
-        with smtp:
-            if self.security == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
-            if self.username and self.password is not None:
-                smtp.login(self.username, self.password.get_secret_value())
-            smtp.send_message(message)
 
 
 def smtp_failure(exc: BaseException) -> DeliveryFailed:

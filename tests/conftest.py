@@ -27,6 +27,8 @@ BACKENDS = [b for b in os.environ.get("TUA_TEST_DATABASES", "sqlite,postgresql")
 PG_SERVER = os.environ.get("TUA_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 PG_TEST_DB = os.environ.get("TUA_TEST_PG_DB", "tuatencion_test")  # one per parallel run
 TABLES = [
+    "satisfaction_surveys", "conversation_notes", "conversation_labels", "labels",
+    "canned_answers",
     "deliveries", "inbound_receipts", "attachments", "desk_tasks", "in_person_attentions",
     "case_events", "cases", "payment_events", "payments", "otp_challenges", "pii_vault",
     "audit_events", "messages", "derivations", "conversations", "citizen_identities",

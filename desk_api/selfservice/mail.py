@@ -114,15 +114,34 @@ class MailSender:
 
     def _send(self, message: EmailMessage) -> None:
         s = self.settings
+        Relay(s.host, s.port, s.security, s.username, s.password, s.timeout_seconds).send(message)
+
+
+@dataclass(frozen=True)
+class Relay:
+    """An SMTP server mail is handed to: the platform's (``TUA_SMTP_*``) or the email
+    channel's own relay (``TUA_EMAIL_SMTP_*``)."""
+
+    host: str
+    port: int
+    security: Literal["none", "starttls", "ssl"]
+    username: str | None
+    password: SecretStr | None
+    timeout_seconds: float
+
+    def send(self, message: EmailMessage) -> None:
+        """One connection per message (blocking: run it in a thread)."""
         smtp: smtplib.SMTP
-        if s.security == "ssl":
-            context = ssl.create_default_context()
-            smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=context)
+        if self.security == "ssl":
+            smtp = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout_seconds,
+                context=ssl.create_default_context(),
+            )  # fmt: skip
         else:
-            smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout_seconds)
         with smtp:
-            if s.security == "starttls":
+            if self.security == "starttls":
                 smtp.starttls(context=ssl.create_default_context())
-            if s.username and s.password is not None:
-                smtp.login(s.username, s.password.get_secret_value())
+            if self.username and self.password is not None:
+                smtp.login(self.username, self.password.get_secret_value())
             smtp.send_message(message)

@@ -14,26 +14,24 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 import time_machine
 from pydantic import SecretStr, ValidationError
-from sqlalchemy import ColumnElement, select
 from twilio.request_validator import RequestValidator
 
 from connectors import voice_twiml as say
 from connectors.voice import VoiceSettings
 from desk_api.channel_models import ChannelIdentity, DeskTask, InboundReceipt
-from desk_api.db import make_engine, make_sessionmaker
 from desk_api.models import AuditEvent, Conversation, Message
 from desk_api.settings import Settings
 from knowledge.settings import KnowledgeSettings
+from tests.support.miespacio import rows
 from tests.support.servers import web_app_in_thread
 
-T = TypeVar("T")
 MADRID = ZoneInfo("Europe/Madrid")
 TOKEN = "twilio-auth-token-for-tests"
 AGENTS = "+34924000999"
@@ -96,15 +94,6 @@ class Phone:
 
 def spoken(twiml: ET.Element) -> str:
     return " ".join(say_.text or "" for say_ in twiml.iter("Say"))
-
-
-async def rows(database_url: str, model: type[T], *where: ColumnElement[bool]) -> list[T]:
-    engine = make_engine(database_url)
-    try:
-        async with make_sessionmaker(engine)() as session:
-            return list((await session.scalars(select(model).where(*where))).all())
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture
