@@ -29,7 +29,7 @@ from desk_api.models import Conversation, Message, utcnow
 from desk_api.schemas import AttachmentOut, MessageOut
 from desk_api.security import citizen_token_matches, new_citizen_token
 from desk_api.selfservice.access import SelfServiceAccess
-from desk_api.services import desk_events
+from desk_api.services import csat, desk_events  # csat: issue 6
 from desk_api.services.transcript import OUTBOX, append_message, audit
 from handoff import notices
 from handoff.contract import Controller, HandoffReason, HandoffRequest, State, Tier
@@ -209,6 +209,9 @@ class Gateway:
         desk_events.publish_messages(self._hub, conversation, [stored])
         if controller == Controller.HUMAN or not bot_text.strip():
             return InboundResult(stored, [], controller)
+        rated = await csat.intercept(self, self._hub, conversation, stored, bot_text)  # issue 6
+        if rated is not None:  # a rating or comment for the satisfaction survey: not for the bot
+            return InboundResult(stored, rated, controller)
         out, controller = await self._ask_bot(conversation, stored, bot_text, metadata or {})
         return InboundResult(stored, out, controller)
 
@@ -333,6 +336,10 @@ class Gateway:
         channel = self.providers[conversation.channel]
         if conversation.controller == Controller.HUMAN:
             return []
+        message, bot_text = accepted.message, accepted.bot_text
+        rated = await csat.intercept(self, self._hub, conversation, message, bot_text)  # issue 6
+        if rated is not None:  # a rating or comment for the satisfaction survey: not for the bot
+            return rated
         if not channel.capabilities.bot:
             out, _ = await self._store_bot_replies(
                 conversation.id,

@@ -30,7 +30,9 @@ from desk_api.routes import (
     cases,
     citizens,
     conversations,
+    csat,  # issue 6, CSAT helper
     deliveries,
+    desk_tools,  # issue 6, desk tools helper (lead: keep)
     expedientes,
     health,
     live,
@@ -158,8 +160,10 @@ def create_app(
         deliveries.router,
         tasks.router,
         attentions.router,
+        csat.router,  # issue 6, CSAT helper (lead: keep or move)
         citizens.router,
         *payments.routers,
+        *desk_tools.routers,  # issue 6, desk tools helper (lead: keep)
         *registry.routers(),
     ):
         app.include_router(router)

@@ -89,6 +89,14 @@ class MessageOut(BaseModel):
         )
 
 
+class LabelOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    color: str  # #rrggbb
+
+
 class ConversationSummary(BaseModel):
     id: str
     channel: str
@@ -101,9 +109,16 @@ class ConversationSummary(BaseModel):
     updated_at: datetime
     last_message: str | None
     handoff: dict[str, Any] | None
+    # The inbox, the search and the detail fill it; live events that did not load it send null.
+    labels: list[LabelOut] | None = None
 
     @classmethod
-    def of(cls, conversation: Conversation, last_message: str | None) -> ConversationSummary:
+    def of(
+        cls,
+        conversation: Conversation,
+        last_message: str | None,
+        labels: list[LabelOut] | None = None,
+    ) -> ConversationSummary:
         agent = conversation.assigned_agent
         return cls(
             id=conversation.id,
@@ -117,6 +132,7 @@ class ConversationSummary(BaseModel):
             updated_at=conversation.updated_at,
             last_message=None if last_message is None else last_message[:140],
             handoff=conversation.handoff,
+            labels=labels,
         )
 
 
@@ -449,3 +465,153 @@ class CitizenHistoryOut(BaseModel):
     cases: list[HistoryCase]
     attentions: list[AttentionOut]
     tasks: list[TaskOut]
+
+
+# -- desk tools (issue 6): private notes, labels, canned answers, search ----------------------
+
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
+def _color(value: str) -> str:
+    if not _COLOR.match(value):
+        raise ValueError("El color debe tener el formato #rrggbb (por ejemplo, #1f6feb).")
+    return value.lower()
+
+
+def _label_name(value: str) -> str:
+    return " ".join(_required_text(value, "El nombre de la etiqueta").split())
+
+
+def _shortcut(value: str) -> str:
+    value = value.strip().removeprefix("/").lower()
+    if not _SHORTCUT.match(value):
+        raise ValueError(
+            "El atajo admite de 1 a 32 letras sin tilde, cifras, «-» o «_» (por ejemplo, "
+            "«saludo» o «cita-previa»)."
+        )
+    return value
+
+
+class NoteIn(BaseModel):
+    text: str = Field(max_length=4000)
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("La nota no puede estar vacía.")
+        return value.strip()
+
+
+class NoteOut(BaseModel):
+    """A private note: for the team only, never sent to the citizen or to the bot."""
+
+    id: int
+    conversation_id: str
+    agent: AgentRef
+    text: str
+    created_at: datetime
+
+
+class LabelIn(BaseModel):
+    name: str = Field(max_length=48)
+    color: str = "#5a6470"
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _label_name(value)
+
+    @field_validator("color")
+    @classmethod
+    def _valid_color(cls, value: str) -> str:
+        return _color(value)
+
+
+class LabelPatch(BaseModel):
+    name: str | None = Field(default=None, max_length=48)
+    color: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return None if value is None else _label_name(value)
+
+    @field_validator("color")
+    @classmethod
+    def _valid_color(cls, value: str | None) -> str | None:
+        return None if value is None else _color(value)
+
+
+class CannedIn(BaseModel):
+    """A ready answer; no ``unit_code``: the N2 agent's own unit, or shared (admin)."""
+
+    unit_code: str | None = Field(default=None, max_length=32)
+    shortcut: str = Field(max_length=33)
+    title: str = Field(max_length=120)
+    body: str = Field(max_length=4000)
+
+    @field_validator("shortcut")
+    @classmethod
+    def _valid_shortcut(cls, value: str) -> str:
+        return _shortcut(value)
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str) -> str:
+        return _required_text(value, "El título").strip()
+
+    @field_validator("body")
+    @classmethod
+    def _body(cls, value: str) -> str:
+        return _required_text(value, "El texto de la respuesta").strip()
+
+
+class CannedPatch(BaseModel):
+    shortcut: str | None = Field(default=None, max_length=33)
+    title: str | None = Field(default=None, max_length=120)
+    body: str | None = Field(default=None, max_length=4000)
+
+    @field_validator("shortcut")
+    @classmethod
+    def _valid_shortcut(cls, value: str | None) -> str | None:
+        return None if value is None else _shortcut(value)
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str | None) -> str | None:
+        return None if value is None else _required_text(value, "El título").strip()
+
+    @field_validator("body")
+    @classmethod
+    def _body(cls, value: str | None) -> str | None:
+        return None if value is None else _required_text(value, "El texto de la respuesta").strip()
+
+
+class CannedOut(BaseModel):
+    id: int
+    unit: UnitOut | None  # null: shared by every informer
+    shortcut: str
+    title: str
+    body: str
+    variables: list[str]  # the {variables} the body uses
+    updated_at: datetime
+
+
+class CannedRenderOut(BaseModel):
+    text: str
+    # Variables with no value for this conversation (left out of ``text``): the agent completes.
+    missing: list[str]
+
+
+class SearchHitOut(BaseModel):
+    """A transcript message that matches a desk search."""
+
+    conversation: ConversationSummary
+    message_id: int
+    seq: int
+    sender: str
+    snippet: str  # plain text around the match
+    highlights: list[tuple[int, int]]  # [start, end) of each matched word in ``snippet``
+    created_at: datetime

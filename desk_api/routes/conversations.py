@@ -1,6 +1,6 @@
 from typing import Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
 from desk_api.deps import CurrentAgent, DeskDep, SessionDep
@@ -18,7 +18,8 @@ from desk_api.schemas import (
     ResolveIn,
     UnitOut,
 )
-from desk_api.services import assist, attachments, deliveries, desk
+from desk_api.services import assist, attachments, deliveries, desk, inbox
+from desk_api.services import labels as label_service
 from knowledge.base import KnowledgeBase
 
 router = APIRouter(prefix="/api/desk", tags=["desk"])
@@ -28,7 +29,10 @@ async def _detail(ctx_session: SessionDep, conversation: Conversation) -> Conver
     messages = await desk.transcript(ctx_session, conversation.id)
     derivations = await desk.derivations(ctx_session, conversation.id)
     outbox = await deliveries.of_conversation(ctx_session, conversation.id)
-    summary = ConversationSummary.of(conversation, messages[-1].text if messages else None)
+    tags = await label_service.of_conversations(ctx_session, [conversation.id])
+    summary = ConversationSummary.of(
+        conversation, messages[-1].text if messages else None, tags.get(conversation.id, [])
+    )
     return ConversationDetail(
         **summary.model_dump(),
         messages=await attachments.with_attachments(ctx_session, messages),
@@ -48,9 +52,20 @@ async def units(agent: CurrentAgent, session: SessionDep) -> list[UnitOut]:
 async def list_conversations(
     agent: CurrentAgent,
     session: SessionDep,
-    view: Literal["queue", "mine", "all"] = Query(default="queue"),
+    response: Response,
+    view: Literal["queue", "mine", "waiting", "unit", "resolved", "all"] = Query(default="queue"),
+    channel: str | None = Query(default=None, max_length=32),
+    label: int | None = Query(default=None, description="A label's id"),
+    q: str | None = Query(default=None, max_length=200, description="Words in the transcript"),
+    limit: int = Query(default=inbox.DEFAULT_LIMIT, ge=1, le=inbox.MAX_LIMIT),
+    before: str | None = Query(default=None, max_length=512, description="X-Next-Cursor"),
 ) -> list[ConversationSummary]:
-    return await desk.list_conversations(session, agent, view)
+    """One page of a view; the next page's cursor comes in the ``X-Next-Cursor`` header."""
+    query = inbox.InboxQuery(view, channel or None, label, q, limit, before or None)
+    found = await inbox.page(session, agent, query)
+    if found.next_cursor:
+        response.headers["X-Next-Cursor"] = found.next_cursor
+    return found.items
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationDetail)

@@ -15,13 +15,10 @@ from desk_api.errors import Conflict, Forbidden, NotFound
 from desk_api.live import LiveHub
 from desk_api.models import Agent, Conversation, Derivation, Message, Unit, utcnow
 from desk_api.schemas import ConversationSummary, MessageOut
-from desk_api.services import desk_events
-from desk_api.services.transcript import append_message, audit, last_texts
+from desk_api.services import csat, desk_events  # csat: issue 6
+from desk_api.services.transcript import append_message, audit
 from handoff import notices
 from handoff.contract import Controller, State, Tier
-
-LIST_LIMIT = 200
-VIEWS = ("queue", "mine", "all")
 
 
 @dataclass
@@ -45,23 +42,10 @@ def visible(agent: Agent) -> Select[Conversation]:
 async def list_conversations(
     session: AsyncSession, agent: Agent, view: str
 ) -> list[ConversationSummary]:
-    query = visible(agent)
-    if view == "queue":
-        query = query.where(Conversation.state == State.QUEUED)
-        if agent.role == "n1":
-            query = query.where(Conversation.tier == Tier.N1)
-        elif agent.role == "n2":
-            query = query.where(Conversation.tier == Tier.N2, Conversation.unit_id == agent.unit_id)
-        query = query.order_by(Conversation.handed_off_at)
-    elif view == "mine":
-        query = query.where(
-            Conversation.assigned_agent_id == agent.id, Conversation.state == State.ASSIGNED
-        ).order_by(Conversation.updated_at.desc())
-    else:
-        query = query.order_by(Conversation.updated_at.desc())
-    conversations = list(await session.scalars(query.limit(LIST_LIMIT)))
-    previews = await last_texts(session, [c.id for c in conversations])
-    return [ConversationSummary.of(c, previews.get(c.id)) for c in conversations]
+    """The first page of an inbox view; ``services.inbox`` has the filters and the cursor."""
+    from desk_api.services import inbox  # inbox builds on visible() above
+
+    return (await inbox.page(session, agent, inbox.InboxQuery(view=view))).items
 
 
 async def get_visible(session: AsyncSession, agent: Agent, conversation_id: str) -> Conversation:
@@ -191,6 +175,7 @@ async def resolve(
     resolved = await _commit_and_notify(ctx, conversation_id, [notice], "conversation.updated")
     ctx.gateway.notify_controller(resolved)
     await ctx.gateway.resume_bot(conversation_id)
+    await csat.ask(ctx, agent, resolved)  # issue 6: the citizen rates the attention (CSAT)
     return resolved
 
 

@@ -6,7 +6,11 @@ const API_BASE = '/api/desk';
 const TOKEN_KEY = 'tuatencion.desk.token';
 const AGENT_KEY = 'tuatencion.desk.agent';
 const BASE_TITLE = 'Escritorio del Informador — Tuatención';
-const VIEWS = ['queue', 'mine', 'all'];
+const VIEWS = ['queue', 'mine', 'waiting', 'unit', 'resolved', 'all'];
+// Listas que se cargan siempre (con su contador en la pestaña); las demás, al abrirlas.
+const COUNTED_VIEWS = ['queue', 'mine', 'waiting'];
+const PAGE_SIZE = 50;
+const MAX_PAGE = 200;
 const TOAST_MS = 9000;
 const POLL_MS = 20000;
 const TICK_MS = 30000;
@@ -71,12 +75,22 @@ const ACTION_LABELS = {
   'task.created': 'Llamada pendiente creada',
   'task.done': 'Llamada hecha',
   'miespacio.signed_up': 'Alta en Miespacio',
+  'note.added': 'Nota interna añadida',
+  'label.added': 'Etiqueta añadida',
+  'label.removed': 'Etiqueta quitada',
 };
 const EMPTY_LIST_TEXT = {
   queue: 'No hay conversaciones esperando en su cola.',
   mine: 'No tiene conversaciones abiertas asignadas.',
+  waiting: 'Ninguna de sus conversaciones espera la respuesta del ciudadano.',
+  unit: 'No hay conversaciones de su unidad.',
+  resolved: 'No hay conversaciones resueltas que pueda ver.',
   all: 'No hay conversaciones que pueda ver.',
 };
+
+function emptyLists() {
+  return Object.fromEntries(VIEWS.map((v) => [v, []]));
+}
 
 /* ================================================================== utilidades */
 
@@ -131,14 +145,15 @@ function detailOf(data, status) {
 let lastTypingAt = 0;
 function announceTyping() {
   const id = state.selectedId;
-  if (!id || els.replyText.disabled || !els.replyText.value.trim()) return;
+  // A private note is not the citizen's business: no «escribiendo…» for it.
+  if (!id || state.noteMode || els.replyText.disabled || !els.replyText.value.trim()) return;
   const now = Date.now();
   if (now - lastTypingAt < 3000) return;
   lastTypingAt = now;
   api('POST', `/conversations/${encodeURIComponent(id)}/typing`).catch(() => {});
 }
 
-async function api(method, path, { body, auth = true } = {}) {
+async function api(method, path, { body, auth = true, raw = false } = {}) {
   const session = state.session;
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -173,7 +188,7 @@ async function api(method, path, { body, auth = true } = {}) {
     // La sesión cambió mientras esperábamos: la respuesta ya no interesa.
     throw new ApiError(-1, 'stale');
   }
-  return data;
+  return raw ? { data, headers: response.headers } : data;
 }
 
 const timeFormat = new Intl.DateTimeFormat('es-ES', { hour: '2-digit', minute: '2-digit' });
@@ -334,7 +349,26 @@ const els = {
   wsStatus: $('ws-status'),
   wsStatusText: $('ws-status-text'),
   tabs: VIEWS.map((v) => $(`tab-${v}`)),
-  counts: Object.fromEntries(VIEWS.map((v) => [v, $(`count-${v}`)])),
+  counts: Object.fromEntries(COUNTED_VIEWS.map((v) => [v, $(`count-${v}`)])),
+  listMore: $('list-more'),
+  inbox: $('inbox'),
+  filterChannel: $('filter-channel'),
+  filterLabel: $('filter-label'),
+  searchForm: $('search-form'),
+  searchQ: $('search-q'),
+  searchError: $('search-error'),
+  searchResults: $('search-results'),
+  searchTitle: $('search-title'),
+  searchStatus: $('search-status'),
+  searchList: $('search-list'),
+  searchClose: $('search-close'),
+  labelsList: $('labels-list'),
+  labelAdd: $('label-add'),
+  labelAddButton: $('label-add-button'),
+  noteToggle: $('note-toggle'),
+  replyLabel: $('reply-label'),
+  cannedList: $('canned-list'),
+  cannedStatus: $('canned-status'),
   panel: $('conversation-panel'),
   listStatus: $('list-status'),
   list: $('conversation-list'),
@@ -391,7 +425,22 @@ const state = {
   token: null,
   agent: null,
   view: 'queue',
-  lists: { queue: [], mine: [], all: [] },
+  lists: emptyLists(),
+  cursors: {}, // vista → cursor de la página siguiente (cabecera X-Next-Cursor)
+  loadedViews: new Set(),
+  filters: { channel: '', label: '' },
+  labelCatalogue: [],
+  detailLabels: [],
+  labelsFor: null,
+  notes: [],
+  notesFor: null,
+  noteMode: false,
+  canned: null, // respuestas predefinidas que puede usar (se cargan al escribir «/»)
+  cannedMatches: [],
+  cannedActive: -1,
+  cannedToken: null, // { start, end } del «/atajo» en el texto
+  searchRequest: 0,
+  pendingScroll: null, // { conversationId, messageId }: abrir un resultado de la búsqueda
   listsLoaded: false,
   listsError: '',
   selectedId: null,
@@ -480,7 +529,21 @@ function logout(info = '') {
   for (const dialog of [els.deriveDialog, els.resolveDialog]) {
     if (dialog.open) dialog.close();
   }
-  state.lists = { queue: [], mine: [], all: [] };
+  state.lists = emptyLists();
+  state.cursors = {};
+  state.loadedViews = new Set();
+  state.filters = { channel: '', label: '' };
+  els.filterChannel.value = '';
+  els.filterLabel.value = '';
+  state.labelCatalogue = [];
+  state.detailLabels = [];
+  state.labelsFor = null;
+  state.notes = [];
+  state.notesFor = null;
+  state.canned = null;
+  closeCanned();
+  setNoteMode(false);
+  closeSearch({ focus: false });
   state.listsLoaded = false;
   state.selectedId = null;
   state.detail = null;
@@ -613,9 +676,13 @@ function showApp({ fromLogin = false } = {}) {
   els.agentName.textContent = state.agent ? state.agent.full_name || state.agent.username : '';
   els.agentRole.textContent = roleText(state.agent);
   updateTitle();
+  const n2 = Boolean(state.agent && state.agent.role === 'n2');
+  show($('tab-unit'), n2);
+  if (state.view === 'unit' && !n2) state.view = 'queue';
   setView(state.view, { focus: false });
   showDetail(false);
   refreshLists();
+  loadLabelCatalogue();
   connectWs();
   clearInterval(state.pollTimer);
   state.pollTimer = setInterval(() => {
@@ -675,14 +742,23 @@ async function refreshLists() {
     return state.refreshing;
   }
   const session = state.session;
+  const filters = { ...state.filters };
+  const views = [...new Set([...COUNTED_VIEWS, state.view])];
   state.refreshing = (async () => {
     try {
-      const results = await Promise.all(
-        VIEWS.map((view) => api('GET', `/conversations?view=${view}`)),
-      );
+      // Pages already loaded with «Cargar más» stay loaded (up to MAX_PAGE rows).
+      const results = await Promise.all(views.map((view) => fetchPage(view, {
+        limit: Math.min(MAX_PAGE, Math.max(PAGE_SIZE, state.lists[view].length)),
+      })));
       if (session !== state.session) return;
-      VIEWS.forEach((view, i) => {
-        state.lists[view] = Array.isArray(results[i]) ? results[i] : [];
+      if (filters.channel !== state.filters.channel || filters.label !== state.filters.label) {
+        state.refreshAgain = true;
+        return;
+      }
+      views.forEach((view, i) => {
+        state.lists[view] = results[i].items;
+        state.cursors[view] = results[i].cursor;
+        state.loadedViews.add(view);
       });
       state.listsLoaded = true;
       state.listsError = '';
@@ -704,19 +780,60 @@ async function refreshLists() {
   }
 }
 
+function listParams(view, { before = null, limit = PAGE_SIZE } = {}) {
+  const params = new URLSearchParams({ view, limit: String(limit) });
+  if (state.filters.channel) params.set('channel', state.filters.channel);
+  if (state.filters.label) params.set('label', state.filters.label);
+  if (before) params.set('before', before);
+  return params;
+}
+
+// One page of a view: its rows and the cursor of the next page (none: it was the last).
+async function fetchPage(view, options = {}) {
+  const { data, headers } = await api('GET', `/conversations?${listParams(view, options)}`, { raw: true });
+  return { items: Array.isArray(data) ? data : [], cursor: headers.get('X-Next-Cursor') };
+}
+
+async function loadMore() {
+  const view = state.view;
+  const cursor = state.cursors[view];
+  if (!cursor) return;
+  els.listMore.disabled = true;
+  const session = state.session;
+  try {
+    const page = await fetchPage(view, { before: cursor });
+    if (session !== state.session || state.cursors[view] !== cursor) return;
+    const known = new Set(state.lists[view].map((c) => c.id));
+    state.lists[view] = [...state.lists[view], ...page.items.filter((c) => !known.has(c.id))];
+    state.cursors[view] = page.cursor;
+    renderLists();
+    const first = page.items.find((c) => !known.has(c.id));
+    const button = first && els.list.querySelector(`.conv-item[data-id="${CSS.escape(first.id)}"]`);
+    if (button) button.focus();
+  } catch (error) {
+    if (error.status === 401 || error.status === -1) return;
+    toast(`No se han podido cargar más conversaciones. ${error.message}`, { kind: 'error' });
+  } finally {
+    els.listMore.disabled = false;
+  }
+}
+
 function patchLists(summary) {
   if (!summary || !summary.id) return;
+  const patch = { ...summary };
+  if (!Array.isArray(patch.labels)) delete patch.labels; // a live event that did not load them
   for (const view of VIEWS) {
     const list = state.lists[view];
     const index = list.findIndex((c) => c.id === summary.id);
-    if (index >= 0) list[index] = { ...list[index], ...summary };
+    if (index >= 0) list[index] = { ...list[index], ...patch };
   }
   renderLists();
 }
 
 function renderLists() {
-  for (const view of VIEWS) {
-    els.counts[view].textContent = String(state.lists[view].length);
+  for (const view of COUNTED_VIEWS) {
+    const more = state.cursors[view] ? '+' : '';
+    els.counts[view].textContent = `${state.lists[view].length}${more}`;
   }
   renderList();
 }
@@ -728,10 +845,16 @@ function renderList() {
     ? document.activeElement.closest('.conv-item').dataset.id
     : null;
 
+  const filtered = Boolean(state.filters.channel || state.filters.label);
   if (state.listsError) setAlert(els.listStatus, state.listsError);
-  else if (!state.listsLoaded) setAlert(els.listStatus, 'Cargando conversaciones…');
-  else if (!items.length) setAlert(els.listStatus, EMPTY_LIST_TEXT[state.view]);
-  else setAlert(els.listStatus, '');
+  else if (!state.listsLoaded || !state.loadedViews.has(state.view)) {
+    setAlert(els.listStatus, 'Cargando conversaciones…');
+  } else if (!items.length) {
+    setAlert(els.listStatus, filtered
+      ? 'No hay conversaciones con estos filtros en esta lista.'
+      : EMPTY_LIST_TEXT[state.view]);
+  } else setAlert(els.listStatus, '');
+  show(els.listMore, Boolean(state.cursors[state.view]) && state.loadedViews.has(state.view));
   els.listStatus.classList.toggle('list-status--error', Boolean(state.listsError));
 
   els.list.replaceChildren(...items.map((c) => h('li', {}, listItem(c))));
@@ -783,6 +906,9 @@ function listItem(c) {
       )
       : null,
     c.unit && c.unit.name ? h('span', { class: 'conv-item__unit' }, c.unit.name) : null,
+    Array.isArray(c.labels) && c.labels.length
+      ? h('span', { class: 'conv-item__labels' }, c.labels.map((l) => labelChip(l)))
+      : null,
     h(
       'span',
       { class: 'conv-item__preview' },
@@ -805,7 +931,9 @@ function assignedText(agent) {
 
 function setView(view, { focus = false } = {}) {
   if (!VIEWS.includes(view)) return;
+  const changed = state.view !== view;
   state.view = view;
+  if (changed && !COUNTED_VIEWS.includes(view) && state.token) refreshLists();
   els.tabs.forEach((tab) => {
     const active = tab.dataset.view === view;
     tab.setAttribute('aria-selected', active ? 'true' : 'false');
@@ -819,15 +947,16 @@ function setView(view, { focus = false } = {}) {
 }
 
 function onTabKeydown(event) {
-  const index = els.tabs.indexOf(event.currentTarget);
+  const tabs = els.tabs.filter((t) => !t.hidden);
+  const index = tabs.indexOf(event.currentTarget);
   let next = null;
-  if (event.key === 'ArrowRight') next = (index + 1) % els.tabs.length;
-  else if (event.key === 'ArrowLeft') next = (index - 1 + els.tabs.length) % els.tabs.length;
+  if (event.key === 'ArrowRight') next = (index + 1) % tabs.length;
+  else if (event.key === 'ArrowLeft') next = (index - 1 + tabs.length) % tabs.length;
   else if (event.key === 'Home') next = 0;
-  else if (event.key === 'End') next = els.tabs.length - 1;
+  else if (event.key === 'End') next = tabs.length - 1;
   if (next === null) return;
   event.preventDefault();
-  setView(els.tabs[next].dataset.view, { focus: true });
+  setView(tabs[next].dataset.view, { focus: true });
 }
 
 function onListKeydown(event) {
@@ -868,7 +997,15 @@ function selectConversation(id, { focusDetail = false } = {}) {
     state.retrying.clear();
     clearTimeout(state.deliveryTimer);
     hideTyping();
+    closeCanned();
+    state.canned = null; // answers change: load them again for this conversation
+    state.notes = [];
+    state.notesFor = null;
+    state.detailLabels = [];
+    state.labelsFor = null;
+    renderDetailLabels();
     loadSuggestions(id);
+    loadNotes(id);
   }
   if (window.location.hash !== `#${encodeURIComponent(id)}`) {
     history.replaceState(null, '', `#${encodeURIComponent(id)}`);
@@ -995,6 +1132,14 @@ function renderDetail(detail) {
   renderHandoff(detail);
   renderDerivations(detail);
   syncTranscript(detail);
+  paintNotes();
+  if (Array.isArray(detail.labels)) {
+    state.labelsFor = detail.id;
+    setDetailLabels(detail.labels);
+  } else if (state.labelsFor !== detail.id) {
+    loadDetailLabels(detail.id);
+  }
+  scrollToPending();
   setDeliveries(Array.isArray(detail.deliveries) ? detail.deliveries : []);
   renderHistory(detail);
   updateActions(detail);
@@ -1121,7 +1266,11 @@ function transcriptItem(m) {
   const buttons = Array.isArray(m.buttons) ? m.buttons.filter((b) => b && b.title) : [];
   return h(
     'div',
-    { class: `tmsg tmsg--${sender}`, dataset: { id: String(m.id), seq: String(m.seq) } },
+    {
+      class: `tmsg tmsg--${sender}`,
+      dataset: { id: String(m.id), seq: String(m.seq), at: m.created_at || '' },
+      tabindex: '-1',
+    },
     h(
       'p',
       { class: 'tmsg__head' },
@@ -1265,6 +1414,7 @@ function isMine(d) {
 function updateActions(d) {
   const mine = isMine(d);
   const role = state.agent ? state.agent.role : '';
+  const note = state.noteMode;
   // Atender: solo lo que está en mi cola (N1 → cola N1; N2 → cola de su unidad; admin → todo).
   show(els.btnTake, Boolean(d && inMyQueue(d)));
   // Derivar: solo N1 (o administración) y solo conversaciones que aún están en N1.
@@ -1272,12 +1422,17 @@ function updateActions(d) {
   show(els.btnResolve, mine);
   for (const b of [els.btnTake, els.btnDerive, els.btnResolve]) b.disabled = state.busy;
 
-  els.replyText.disabled = !mine;
-  els.replySend.disabled = !mine || state.busy;
-  els.replyForm.classList.toggle('is-disabled', !mine);
+  // Anyone who may see the conversation writes notes; only its assignee answers the citizen.
+  const canWrite = note ? Boolean(d) : mine;
+  els.replyText.disabled = !canWrite;
+  els.replySend.disabled = !canWrite || state.busy;
+  els.noteToggle.disabled = !d;
+  els.replyForm.classList.toggle('is-disabled', !canWrite);
   let hint;
   if (!d) hint = '';
-  else if (mine) hint = 'Pulse Ctrl + Intro o el botón «Enviar respuesta» para enviar.';
+  else if (note) {
+    hint = 'Solo la ve el equipo: no llega al ciudadano ni al asistente. Ctrl + Intro o «Guardar nota».';
+  } else if (mine) hint = 'Pulse Ctrl + Intro o el botón «Enviar respuesta» para enviar.';
   else if (d.state === 'queued' && inMyQueue(d)) {
     hint = 'Pulse «Atender» para hacerse cargo de la conversación y poder responder.';
   } else if (d.state === 'queued') {
@@ -1332,6 +1487,10 @@ function takeConversation() {
 
 async function sendReply(event) {
   if (event) event.preventDefault();
+  if (state.noteMode) {
+    await saveNote();
+    return;
+  }
   const d = state.detail;
   const text = els.replyText.value;
   if (!d || !isMine(d) || state.busy) return;
@@ -1350,6 +1509,7 @@ async function sendReply(event) {
         addTranscriptMessages([message], { forceScroll: true });
         if (els.replyText.value === text) els.replyText.value = '';
         state.drafts.delete(d.id);
+        els.cannedStatus.textContent = '';
         loadDeliveries(d.id); // WhatsApp, Telegram, correo: follow it until it leaves
       }
     } catch (error) {
@@ -1745,7 +1905,25 @@ function handleWsEvent(data) {
           });
         }
       }
+      // «En espera» depends on who wrote last in my conversations.
+      if (state.lists.mine.some((x) => x.id === id)) scheduleRefresh();
       renderList();
+      break;
+    }
+    case 'note.created': {
+      const n = data.note;
+      if (!n || data.conversation_id !== state.selectedId || state.notesFor !== n.conversation_id) break;
+      if (!state.notes.some((x) => x.id === n.id)) {
+        state.notes.push(n);
+        paintNotes();
+      }
+      break;
+    }
+    case 'conversation.labels': {
+      if (data.conversation) patchLists(data.conversation);
+      if (data.conversation_id === state.selectedId && Array.isArray(data.labels)) {
+        setDetailLabels(data.labels);
+      }
       break;
     }
     case 'delivery.failed': {
@@ -1806,6 +1984,7 @@ function bindUi() {
   els.replyForm.addEventListener('submit', sendReply);
   els.assistForm.addEventListener('submit', onAssistSubmit);
   els.replyText.addEventListener('keydown', (event) => {
+    if (onCannedKeydown(event)) return;
     if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
       sendReply();
@@ -1814,8 +1993,22 @@ function bindUi() {
   els.replyText.addEventListener('input', () => {
     if (state.selectedId) state.drafts.set(state.selectedId, els.replyText.value);
     announceTyping();
+    updateCanned();
     if (!els.replyError.hidden && els.replyText.value.trim()) setAlert(els.replyError, '');
   });
+  els.replyText.addEventListener('blur', () => setTimeout(() => {
+    if (document.activeElement !== els.replyText) closeCanned();
+  }, 150));
+  els.noteToggle.addEventListener('click', () => {
+    setNoteMode(!state.noteMode);
+    if (!els.replyText.disabled) els.replyText.focus();
+  });
+  els.listMore.addEventListener('click', loadMore);
+  els.filterChannel.addEventListener('change', onFilterChange);
+  els.filterLabel.addEventListener('change', onFilterChange);
+  els.labelAddButton.addEventListener('click', addDetailLabel);
+  els.searchForm.addEventListener('submit', runSearch);
+  els.searchClose.addEventListener('click', () => closeSearch({ focus: true }));
   els.auditPanel.addEventListener('toggle', () => {
     if (els.auditPanel.open) loadAudit();
   });
@@ -2520,6 +2713,532 @@ function initCases() {
   caseEl('cases-refresh').addEventListener('click', loadCases);
   caseEl('case-answer-form').addEventListener('submit', sendCaseAnswer);
   caseEl('case-close').addEventListener('click', closeCase);
+}
+
+/* ------------------------------------------------------------------ etiquetas */
+// The admin keeps the catalogue; anyone who may see a conversation labels it.
+
+const COLOR_RE = /^#[0-9a-fA-F]{6}$/;
+
+function labelChip(l, { onRemove = null } = {}) {
+  const color = COLOR_RE.test(l.color || '') ? l.color : '#5a6470';
+  return h(
+    'span',
+    { class: 'label-chip', style: `--label-color: ${color}` },
+    h('span', { class: 'label-chip__dot', 'aria-hidden': 'true' }),
+    h('span', { class: 'label-chip__name' }, l.name),
+    onRemove
+      ? h('button', {
+        type: 'button',
+        class: 'label-chip__remove',
+        'aria-label': `Quitar la etiqueta ${l.name}`,
+        title: `Quitar la etiqueta ${l.name}`,
+        onclick: onRemove,
+      }, '×')
+      : null,
+  );
+}
+
+async function loadLabelCatalogue() {
+  const session = state.session;
+  try {
+    const list = await api('GET', '/labels');
+    if (session !== state.session) return;
+    state.labelCatalogue = Array.isArray(list) ? list : [];
+  } catch {
+    return; // without the catalogue there is nothing to add or filter by
+  }
+  const chosen = els.filterLabel.value;
+  els.filterLabel.replaceChildren(
+    h('option', { value: '' }, 'Todas'),
+    ...state.labelCatalogue.map((l) => h('option', { value: String(l.id) }, l.name)),
+  );
+  els.filterLabel.value = state.labelCatalogue.some((l) => String(l.id) === chosen) ? chosen : '';
+  renderDetailLabels();
+}
+
+function onFilterChange() {
+  state.filters = { channel: els.filterChannel.value, label: els.filterLabel.value };
+  state.lists = emptyLists();
+  state.cursors = {};
+  state.loadedViews = new Set();
+  renderLists();
+  refreshLists();
+}
+
+function setDetailLabels(list) {
+  state.detailLabels = Array.isArray(list) ? list : [];
+  renderDetailLabels();
+  if (state.selectedId) patchRowLabels(state.selectedId, state.detailLabels);
+}
+
+function renderDetailLabels() {
+  els.labelsList.replaceChildren(...state.detailLabels.map((l) => h('li', {}, labelChip(l, {
+    onRemove: () => removeDetailLabel(l),
+  }))));
+  if (!state.detailLabels.length) {
+    els.labelsList.append(h('li', { class: 'muted labels__none' }, 'ninguna'));
+  }
+  const taken = new Set(state.detailLabels.map((l) => l.id));
+  const free = state.labelCatalogue.filter((l) => !taken.has(l.id));
+  els.labelAdd.replaceChildren(
+    h('option', { value: '' }, free.length ? 'Añadir etiqueta…'
+      : (state.labelCatalogue.length ? 'No hay más etiquetas' : 'No hay etiquetas')),
+    ...free.map((l) => h('option', { value: String(l.id) }, l.name)),
+  );
+  els.labelAdd.disabled = !free.length;
+  els.labelAddButton.disabled = !free.length;
+}
+
+async function loadDetailLabels(id) {
+  state.labelsFor = id;
+  try {
+    const list = await api('GET', `/conversations/${encodeURIComponent(id)}/labels`);
+    if (state.selectedId === id) setDetailLabels(list);
+  } catch {
+    if (state.labelsFor === id) state.labelsFor = null; // the next detail load retries
+  }
+}
+
+function patchRowLabels(id, labels) {
+  let changed = false;
+  for (const view of VIEWS) {
+    const row = state.lists[view].find((c) => c.id === id);
+    if (row) {
+      row.labels = labels;
+      changed = true;
+    }
+  }
+  if (changed) renderList();
+}
+
+async function addDetailLabel() {
+  const id = state.selectedId;
+  const labelId = els.labelAdd.value;
+  if (!id) return;
+  if (!labelId) {
+    toast('Elija primero la etiqueta que quiere añadir.');
+    els.labelAdd.focus();
+    return;
+  }
+  try {
+    const list = await api('PUT', `/conversations/${encodeURIComponent(id)}/labels/${encodeURIComponent(labelId)}`);
+    if (state.selectedId !== id) return;
+    setDetailLabels(list);
+    const added = list.find((l) => String(l.id) === labelId);
+    toast(`Etiqueta «${added ? added.name : ''}» añadida.`, { kind: 'success' });
+  } catch (error) {
+    if (error.status === 401 || error.status === -1) return;
+    toast(`No se ha podido añadir la etiqueta. ${error.message}`, { kind: 'error' });
+    loadLabelCatalogue();
+  }
+  (els.labelAdd.disabled ? els.detailTitle : els.labelAdd).focus();
+}
+
+async function removeDetailLabel(l) {
+  const id = state.selectedId;
+  if (!id) return;
+  try {
+    const list = await api('DELETE', `/conversations/${encodeURIComponent(id)}/labels/${encodeURIComponent(l.id)}`);
+    if (state.selectedId !== id) return;
+    setDetailLabels(list);
+    toast(`Etiqueta «${l.name}» quitada.`, { kind: 'success' });
+  } catch (error) {
+    if (error.status === 401 || error.status === -1) return;
+    toast(`No se ha podido quitar la etiqueta. ${error.message}`, { kind: 'error' });
+  }
+  els.labelAdd.focus();
+}
+
+/* ------------------------------------------------------------------ notas internas */
+// Private notes live apart from the transcript's messages: the server never sends them to the
+// citizen or the bot. Here they are shown among the messages, at the time they were written.
+
+// Times without an offset (SQLite) are UTC, like every other time the server keeps.
+function utcTime(iso) {
+  const text = String(iso || '');
+  const date = new Date(/(Z|[+-]\d\d:?\d\d)$/.test(text) ? text : `${text}Z`);
+  return Number.isNaN(date.getTime()) ? 0 : date.getTime();
+}
+
+async function loadNotes(id) {
+  try {
+    const list = await api('GET', `/conversations/${encodeURIComponent(id)}/notes`);
+    if (state.selectedId !== id) return;
+    state.notes = Array.isArray(list) ? list : [];
+    state.notesFor = id;
+    paintNotes();
+  } catch (error) {
+    if (error.status === 401 || error.status === -1 || state.selectedId !== id) return;
+    toast(`No se han podido cargar las notas internas. ${error.message}`, { kind: 'error' });
+  }
+}
+
+function noteItem(n, position) {
+  return h(
+    'div',
+    { class: 'tmsg tmsg--note', dataset: { note: String(n.id), seq: String(position), at: n.created_at } },
+    h(
+      'p',
+      { class: 'tmsg__head' },
+      h('span', { class: 'tmsg__marker' }, 'Nota interna'),
+      ' ',
+      h('span', { class: 'tmsg__sender' }, n.agent && n.agent.full_name ? n.agent.full_name : 'Informador'),
+      ' ',
+      timeEl(n.created_at),
+    ),
+    h('p', { class: 'tmsg__text' }, n.text),
+  );
+}
+
+function paintNotes() {
+  if (!state.notesFor || state.transcriptFor !== state.notesFor) return;
+  const stick = transcriptNearBottom();
+  for (const old of els.transcript.querySelectorAll('.tmsg--note')) old.remove();
+  const messages = [...els.transcript.querySelectorAll('.tmsg[data-id]')];
+  const notes = [...state.notes].sort((a, b) => utcTime(a.created_at) - utcTime(b.created_at) || a.id - b.id);
+  for (const n of notes) {
+    const at = utcTime(n.created_at);
+    let seq = 0;
+    for (const m of messages) {
+      if (utcTime(m.dataset.at) <= at) seq = Math.max(seq, Number(m.dataset.seq) || 0);
+    }
+    const position = seq + 0.5;
+    let before = null;
+    for (const child of els.transcript.children) {
+      if (Number(child.dataset.seq) > position) {
+        before = child;
+        break;
+      }
+    }
+    els.transcript.insertBefore(noteItem(n, position), before);
+  }
+  if (notes.length) {
+    const empty = els.transcript.querySelector('.transcript__empty');
+    if (empty) empty.remove();
+  }
+  if (stick) els.transcript.scrollTop = els.transcript.scrollHeight;
+}
+
+function setNoteMode(on) {
+  state.noteMode = Boolean(on);
+  els.noteToggle.setAttribute('aria-pressed', String(state.noteMode));
+  els.replyForm.classList.toggle('is-note', state.noteMode);
+  els.replyLabel.textContent = state.noteMode
+    ? 'Nota interna (solo la ve el equipo)'
+    : 'Respuesta al ciudadano';
+  els.replySend.textContent = state.noteMode ? 'Guardar nota' : 'Enviar respuesta';
+  setAlert(els.replyError, '');
+  updateActions(state.detail);
+}
+
+async function saveNote() {
+  const d = state.detail;
+  const text = els.replyText.value;
+  if (!d || state.busy) return;
+  if (!text.trim()) {
+    setAlert(els.replyError, 'Escriba la nota antes de guardarla.');
+    els.replyText.focus();
+    return;
+  }
+  setAlert(els.replyError, '');
+  await runAction(async () => {
+    try {
+      const n = await api('POST', `/conversations/${encodeURIComponent(d.id)}/notes`, { body: { text } });
+      if (state.selectedId !== d.id || !n) return;
+      if (state.notesFor === d.id && !state.notes.some((x) => x.id === n.id)) state.notes.push(n);
+      paintNotes();
+      els.transcript.scrollTop = els.transcript.scrollHeight;
+      if (els.replyText.value === text) els.replyText.value = '';
+      state.drafts.delete(d.id);
+      els.cannedStatus.textContent = '';
+      toast('Nota interna guardada. Solo la ve el equipo.', { kind: 'success' });
+    } catch (error) {
+      if (error.status === 401 || error.status === -1) return;
+      setAlert(els.replyError, `No se ha guardado la nota. ${error.message}`);
+    }
+  });
+  els.replyText.focus();
+}
+
+/* ------------------------------------------------------------------ respuestas predefinidas */
+// «/atajo» in the composer offers the answers the agent may use (a listbox the keyboard drives:
+// arrows, Intro or Tab to use one, Escape to close); the chosen one is filled in by the server
+// for this conversation and put in the box to review.
+
+const CANNED_TOKEN = /(^|\s)\/([\p{L}\p{N}_-]*)$/u;
+const CANNED_SHOWN = 8;
+const VARIABLE_LABELS = {
+  nombre: 'el nombre de la persona',
+  tramite: 'el trámite',
+  unidad: 'la unidad',
+  agente: 'su nombre',
+  fecha: 'la fecha',
+};
+let cannedLoading = null;
+
+function foldText(text) {
+  return String(text || '').normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+}
+
+function loadCanned() {
+  if (!cannedLoading) {
+    const session = state.session;
+    cannedLoading = api('GET', '/canned')
+      .then((list) => {
+        if (session === state.session) state.canned = Array.isArray(list) ? list : [];
+      })
+      .catch(() => {
+        if (session === state.session) state.canned = [];
+      })
+      .finally(() => {
+        cannedLoading = null;
+      });
+  }
+  return cannedLoading;
+}
+
+function updateCanned() {
+  const el = els.replyText;
+  if (el.disabled || el.selectionStart !== el.selectionEnd) {
+    closeCanned();
+    return;
+  }
+  const caret = el.selectionStart;
+  const match = el.value.slice(0, caret).match(CANNED_TOKEN);
+  if (!match) {
+    closeCanned();
+    return;
+  }
+  const query = foldText(match[2]);
+  state.cannedToken = { start: caret - match[2].length - 1, end: caret };
+  if (state.canned === null) {
+    loadCanned().then(() => {
+      if (document.activeElement === els.replyText) updateCanned();
+    });
+    return;
+  }
+  const matches = state.canned
+    .filter((a) => a.shortcut.startsWith(query) || foldText(a.title).includes(query))
+    .slice(0, CANNED_SHOWN);
+  const before = state.cannedMatches.map((a) => a.id).join();
+  state.cannedMatches = matches;
+  if (before !== matches.map((a) => a.id).join()) state.cannedActive = matches.length ? 0 : -1;
+  renderCanned(query);
+}
+
+function renderCanned(query) {
+  const matches = state.cannedMatches;
+  if (!matches.length) {
+    els.cannedList.replaceChildren();
+    show(els.cannedList, false);
+    els.replyText.removeAttribute('aria-activedescendant');
+    els.cannedStatus.textContent = state.canned.length
+      ? `No hay respuestas predefinidas para «/${query}».`
+      : 'No tiene respuestas predefinidas.';
+    return;
+  }
+  els.cannedList.replaceChildren(...matches.map((a, i) => h(
+    'li',
+    {
+      id: `canned-option-${a.id}`,
+      role: 'option',
+      class: i === state.cannedActive ? 'canned__option is-active' : 'canned__option',
+      'aria-selected': i === state.cannedActive ? 'true' : 'false',
+      onmousedown: (event) => {
+        event.preventDefault(); // keep the focus in the text box
+        pickCanned(i);
+      },
+    },
+    h('span', { class: 'canned__head' },
+      h('span', { class: 'canned__shortcut' }, `/${a.shortcut}`),
+      ' ',
+      h('span', { class: 'canned__title' }, a.title),
+      a.unit ? h('span', { class: 'canned__unit' }, ` · ${a.unit.name}`) : null),
+    h('span', { class: 'canned__preview' }, a.body.length > 110 ? `${a.body.slice(0, 109)}…` : a.body),
+  )));
+  show(els.cannedList, true);
+  const active = matches[state.cannedActive];
+  if (active) els.replyText.setAttribute('aria-activedescendant', `canned-option-${active.id}`);
+  const count = matches.length === 1 ? '1 respuesta predefinida' : `${matches.length} respuestas predefinidas`;
+  const text = `${count}. Flechas para elegir, Intro para usarla, Escape para cerrar.`;
+  if (els.cannedStatus.textContent !== text) els.cannedStatus.textContent = text;
+  const option = active && $(`canned-option-${active.id}`);
+  if (option) option.scrollIntoView({ block: 'nearest' });
+}
+
+function closeCanned() {
+  state.cannedMatches = [];
+  state.cannedActive = -1;
+  els.cannedList.replaceChildren();
+  show(els.cannedList, false);
+  els.replyText.removeAttribute('aria-activedescendant');
+  if (els.cannedStatus.dataset.kept !== 'true') els.cannedStatus.textContent = '';
+  els.cannedStatus.dataset.kept = 'false';
+}
+
+// Keys of the open list; true when the key was for it.
+function onCannedKeydown(event) {
+  if (els.cannedList.hidden || !state.cannedMatches.length) return false;
+  const last = state.cannedMatches.length - 1;
+  if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+    const step = event.key === 'ArrowDown' ? 1 : -1;
+    state.cannedActive = Math.min(last, Math.max(0, state.cannedActive + step));
+  } else if ((event.key === 'Enter' && !event.ctrlKey && !event.metaKey) || event.key === 'Tab') {
+    if (event.shiftKey) return false;
+    event.preventDefault();
+    pickCanned(Math.max(0, state.cannedActive));
+    return true;
+  } else if (event.key === 'Escape') {
+    closeCanned();
+  } else {
+    return false;
+  }
+  event.preventDefault();
+  if (!els.cannedList.hidden) renderCanned('');
+  return true;
+}
+
+async function pickCanned(index) {
+  const answer = state.cannedMatches[index];
+  const token = state.cannedToken;
+  const d = state.detail;
+  closeCanned();
+  if (!answer || !token || !d) return;
+  try {
+    const out = await api(
+      'POST',
+      `/canned/${encodeURIComponent(answer.id)}/render?conversation_id=${encodeURIComponent(d.id)}`,
+    );
+    if (state.selectedId !== d.id) return;
+    const value = els.replyText.value;
+    const typed = value.slice(token.start, token.end);
+    const [start, end] = typed.startsWith('/') ? [token.start, token.end] : [els.replyText.selectionStart, els.replyText.selectionStart];
+    els.replyText.value = value.slice(0, start) + out.text + value.slice(end);
+    const caret = start + out.text.length;
+    els.replyText.focus();
+    els.replyText.setSelectionRange(caret, caret);
+    state.drafts.set(d.id, els.replyText.value);
+    const missing = (out.missing || []).map((v) => VARIABLE_LABELS[v] || v);
+    els.cannedStatus.textContent = missing.length
+      ? `Respuesta «${answer.title}» insertada. Complete a mano ${missing.join(' y ')}.`
+      : `Respuesta «${answer.title}» insertada. Revísela antes de enviarla.`;
+    els.cannedStatus.dataset.kept = 'true';
+  } catch (error) {
+    if (error.status === 401 || error.status === -1) return;
+    setAlert(els.replyError, `No se ha podido usar la respuesta predefinida. ${error.message}`);
+  }
+}
+
+/* ------------------------------------------------------------------ búsqueda */
+// Words in every transcript the agent may see; a result opens its conversation at the message.
+
+const SENDER_LABELS = { citizen: 'Ciudadano', bot: 'Asistente virtual', agent: 'Informador' };
+
+function markedSnippet(hit) {
+  const text = String(hit.snippet || '');
+  const marks = (Array.isArray(hit.highlights) ? hit.highlights : [])
+    .filter((r) => Array.isArray(r) && r[0] < r[1])
+    .sort((a, b) => a[0] - b[0]);
+  const parts = [];
+  let at = 0;
+  for (const [start, end] of marks) {
+    if (start < at) continue;
+    parts.push(text.slice(at, start), h('mark', {}, text.slice(start, end)));
+    at = end;
+  }
+  parts.push(text.slice(at));
+  return parts;
+}
+
+async function runSearch(event) {
+  if (event) event.preventDefault();
+  const q = els.searchQ.value.trim();
+  setAlert(els.searchError, '');
+  els.searchQ.removeAttribute('aria-invalid');
+  if (q.length < 2) {
+    setAlert(els.searchError, 'Escriba al menos 2 caracteres para buscar.');
+    els.searchQ.setAttribute('aria-invalid', 'true');
+    els.searchQ.focus();
+    return;
+  }
+  const request = ++state.searchRequest;
+  show(els.inbox, false);
+  show(els.searchResults, true);
+  els.searchTitle.textContent = `Resultados de «${q}»`;
+  setAlert(els.searchStatus, 'Buscando…');
+  els.searchList.replaceChildren();
+  try {
+    const hits = await api('GET', `/search?${new URLSearchParams({ q, limit: '50' })}`);
+    if (request !== state.searchRequest) return;
+    const list = Array.isArray(hits) ? hits : [];
+    setAlert(els.searchStatus, list.length
+      ? `${list.length === 50 ? 'Los 50 más recientes' : list.length} ${list.length === 1 ? 'mensaje encontrado' : 'mensajes encontrados'}.`
+      : 'No se ha encontrado ningún mensaje con esas palabras en las conversaciones que puede ver.');
+    els.searchList.replaceChildren(...list.map((hit) => h('li', {}, searchItem(hit))));
+    els.searchTitle.focus();
+  } catch (error) {
+    if (request !== state.searchRequest || error.status === 401 || error.status === -1) return;
+    setAlert(els.searchStatus, error.message);
+    els.searchStatus.classList.add('list-status--error');
+    return;
+  }
+  els.searchStatus.classList.remove('list-status--error');
+}
+
+function searchItem(hit) {
+  const c = hit.conversation || {};
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: 'search-hit',
+      dataset: { conversation: c.id, message: String(hit.message_id) },
+      onclick: () => openSearchHit(hit),
+    },
+    h('span', { class: 'conv-item__top' },
+      h('span', { class: 'badge badge--channel' }, label(CHANNEL_LABELS, c.channel)),
+      h('span', { class: `badge badge--state badge--${c.state}` }, label(STATE_LABELS, c.state)),
+      c.unit && c.unit.name ? h('span', { class: 'badge badge--tier' }, TIER_LABELS[c.tier] || c.tier || '') : null),
+    h('span', { class: 'search-hit__who' },
+      `${label(SENDER_LABELS, hit.sender, 'Sistema')} · `, timeEl(hit.created_at), ` · Conversación ${shortId(c.id)}`),
+    h('span', { class: 'search-hit__snippet' }, markedSnippet(hit)),
+    Array.isArray(c.labels) && c.labels.length
+      ? h('span', { class: 'conv-item__labels' }, c.labels.map((l) => labelChip(l)))
+      : null,
+  );
+}
+
+function openSearchHit(hit) {
+  const id = hit.conversation && hit.conversation.id;
+  if (!id) return;
+  for (const el of els.searchList.querySelectorAll('.search-hit.is-selected')) el.classList.remove('is-selected');
+  const button = els.searchList.querySelector(`.search-hit[data-message="${CSS.escape(String(hit.message_id))}"]`);
+  if (button) button.classList.add('is-selected');
+  state.pendingScroll = { conversationId: id, messageId: hit.message_id };
+  if (state.selectedId === id && state.transcriptFor === id) scrollToPending();
+  else selectConversation(id);
+}
+
+function scrollToPending() {
+  const pending = state.pendingScroll;
+  if (!pending || state.transcriptFor !== pending.conversationId) return;
+  const el = els.transcript.querySelector(`.tmsg[data-id="${CSS.escape(String(pending.messageId))}"]`);
+  if (!el) return;
+  state.pendingScroll = null;
+  for (const old of els.transcript.querySelectorAll('.tmsg.is-found')) old.classList.remove('is-found');
+  el.classList.add('is-found');
+  el.scrollIntoView({ block: 'center' });
+  el.focus({ preventScroll: true });
+}
+
+function closeSearch({ focus = false } = {}) {
+  state.searchRequest += 1;
+  show(els.searchResults, false);
+  show(els.inbox, true);
+  els.searchList.replaceChildren();
+  setAlert(els.searchError, '');
+  if (focus) els.searchQ.focus();
 }
 
 initCases();

@@ -114,8 +114,8 @@ async def test_a_failed_delivery_is_shown_live_and_sent_again(
         retry = await session.scalar(
             select(AuditEvent).where(AuditEvent.action == "delivery.retry")
         )
-    # The take notice, the reply twice, the resolve notice.
-    assert actions.count("delivery.failed") == 4 and actions.count("delivery.retry") == 1
+    # The take notice, the reply twice, the resolve notice, the satisfaction question.
+    assert actions.count("delivery.failed") == 5 and actions.count("delivery.retry") == 1
     assert retry is not None and retry.actor_id == str(n1.me["id"])
     assert retry.details == {
         "delivery_id": failed["id"],
