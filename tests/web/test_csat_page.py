@@ -5,32 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from desk_api.settings import Settings
 from tests.desk_api.test_csat import DAY, seed_surveys
-from tests.web.test_browser import ARGS, CHROMIUM, SHOTS
+from tests.web.test_browser import SHOTS
 from tests.web.test_webchat_a11y import AXE, axe_violations, serious
-
-
-@pytest.fixture
-def chromium() -> str:
-    assert Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM}: run `make install`"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return CHROMIUM
-
-
-@pytest.fixture
-async def browser(chromium: str) -> AsyncIterator[Browser]:
-    """Tests ask for ``web`` first, so the browser closes before the app stops."""
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium, args=ARGS)
-        yield browser
-        await browser.close()
 
 
 async def logged_in(browser: Browser, web: str, username: str, password: str) -> Page:

@@ -11,13 +11,11 @@ import asyncio
 import io
 import re
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
 
-import pytest
 from PIL import Image
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 from sqlalchemy import update
 
 from connectors import identities
@@ -28,26 +26,10 @@ from desk_api.services.transcript import append_message
 from desk_api.settings import Settings
 from tests.support.clients import Citizen
 from tests.support.db import database
-from tests.web.test_browser import ARGS, CHROMIUM, SHOTS
+from tests.web.test_browser import SHOTS
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 NOT_CONFIGURED = "canal telegram no configurado"
-
-
-@pytest.fixture
-def chromium() -> str:
-    assert Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM}: run `make install`"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return CHROMIUM
-
-
-@pytest.fixture
-async def browser(chromium: str) -> AsyncIterator[Browser]:
-    """Tests ask for ``web`` first, so the browser's sockets close before the app stops."""
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium, args=ARGS)
-        yield browser
-        await browser.close()
 
 
 def png() -> bytes:

@@ -6,14 +6,11 @@ message. Screenshots go to the artifacts folder."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.support.clients import Citizen, DeskAgent
-from tests.web.test_browser import ARGS, CHROMIUM, SHOTS
+from tests.web.test_browser import SHOTS
 from tests.web.test_desk_channels import desk_page
 from tests.web.test_webchat_a11y import AXE, serious
 
@@ -31,22 +28,6 @@ async def axe_problems(page: Page) -> list[str]:
         [AXE_CONTEXT, AXE_TAGS],
     )
     return serious(list(result["violations"]))
-
-
-@pytest.fixture
-def chromium() -> str:
-    assert Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM}: run `make install`"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return CHROMIUM
-
-
-@pytest.fixture
-async def browser(chromium: str) -> AsyncIterator[Browser]:
-    """Tests ask for ``web`` first, so the browser's sockets close before the app stops."""
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium, args=ARGS)
-        yield browser
-        await browser.close()
 
 
 async def test_notes_labels_canned_answers_and_search(

@@ -7,17 +7,16 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import websockets
 from PIL import Image
-from playwright.async_api import Browser, FilePayload, Page, Route, async_playwright, expect
+from playwright.async_api import Browser, FilePayload, Page, Route, expect
 
 from tests.support.clients import DeskAgent, next_event
-from tests.web.test_browser import ARGS, CHROMIUM, SHOTS
+from tests.web.test_browser import SHOTS
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = Path(os.environ.get("TUA_AXE_JS", ROOT / "var/tools/axe/node_modules/axe-core/axe.min.js"))
@@ -25,26 +24,9 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 
 
 @pytest.fixture
-def chromium() -> str:
-    assert Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM}: run `make install`"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return CHROMIUM
-
-
-@pytest.fixture
 def axe() -> Path:
     assert AXE.exists(), f"axe-core not found at {AXE}: run scripts/install-axe.sh"
     return AXE
-
-
-@pytest.fixture
-async def browser(chromium: str) -> AsyncIterator[Browser]:
-    """Chromium; tests ask for ``web`` first, so the browser (and its open sockets) closes
-    before the app stops."""
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium, args=ARGS)
-        yield browser
-        await browser.close()
 
 
 async def chat_page(browser: Browser, web: str, **context: Any) -> Page:
