@@ -8,7 +8,7 @@ PY        := $(VENV)/bin/python
 CLI       := $(VENV)/bin/tuatencion
 PYTEST_ARGS ?=
 
-.PHONY: help install browser axe run test lint train evaluate bench clean bench-knowledge
+.PHONY: help install browser axe run test lint train evaluate bench clean bench-knowledge bench-desk
 
 help:
 	@echo "make run        start Rasa, the action server and the web app (http://127.0.0.1:8000)"
@@ -65,6 +65,10 @@ bench: install
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+
+# The desk at scale: 100,000 conversations / 2 million messages on PostgreSQL (DESK_ARGS to change).
+bench-desk: install
+	$(PY) -m bench.desk $(DESK_ARGS)
 
 bench-knowledge: install
 	$(PY) -m bench.knowledge $(BENCH_ARGS)
