@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import platform
 import random
 import re
 import secrets
@@ -46,6 +45,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from bench import desk_seed
+from bench.run import machine
 from bot import processes
 from desk_api.app import create_app
 from desk_api.settings import Settings
@@ -834,19 +834,6 @@ async def measure_rewrites(database_url: str, n2_unit_code: str = "SAMPLE-DEP") 
             out[f"search_{agent}"] = {"unit": n2_unit_code if unit else None, "terms": terms}
         out["search_n2"]["visible"] = len(await conn.fetch(N2_VISIBLE_IDS, unit_id))
     return out
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
-    return (
-        f"{os.cpu_count()} cores ({cpu}), {memory_kb / 1024 / 1024:.0f} GiB RAM, "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
-    )
 
 
 def source_state() -> dict[str, Any]:

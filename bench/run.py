@@ -480,6 +480,13 @@ Still suggested, by gain:
 2. A small LRU cache of query vectors by cleaned query text (citizens repeat questions)."""
 
 
+def desk_section() -> str:
+    """The desk-at-scale section, kept from its own run (``make bench-desk``)."""
+    from bench.desk import saved_section  # bench.desk imports this module
+
+    return saved_section()
+
+
 def knowledge_section() -> str:
     """Knowledge retrieval at catalogue sizes, measured separately by `bench.knowledge`."""
     path = ROOT / "docs" / "benchmarks-knowledge.json"
@@ -652,7 +659,7 @@ max {handoff["max_ms"]} ms over {handoff["samples"]} handoffs.
 {memory}
 
 Raw numbers: `docs/benchmarks.json`.
-{external_nlu_section()}{knowledge_section()}"""
+{external_nlu_section()}{knowledge_section()}{desk_section()}"""
     (ROOT / "docs" / "benchmarks.md").write_text(text)
     (ROOT / "docs" / "benchmarks.json").write_text(json.dumps(results, indent=2) + "\n")
 

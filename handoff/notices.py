@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from handoff.contract import HandoffReason
 
 
@@ -60,7 +62,7 @@ def too_long(length: int, limit: int) -> str:
 
 def file_too_large(filename: str, limit_bytes: int) -> str:
     megabytes = limit_bytes / (1024 * 1024)
-    size = f"{megabytes:.0f} MB" if megabytes >= 1 else f"{limit_bytes // 1024} KB"
+    size = f"{megabytes:.0f} MB" if megabytes >= 1 else f"{math.ceil(limit_bytes / 1024)} KB"
     return (
         f"No hemos podido guardar el archivo «{filename}»: supera el tamaño máximo de {size}. "
         "Puede enviarlo más pequeño o en varias partes."

@@ -108,6 +108,8 @@ async def last_texts(session: AsyncSession, conversation_ids: list[str]) -> dict
             Conversation,
             (Conversation.id == Message.conversation_id) & (Conversation.last_seq == Message.seq),
         )
-        .where(Message.conversation_id.in_(conversation_ids))
+        # On the conversations' ids: the planner then reaches each newest message by
+        # (conversation_id, seq) instead of scanning every message of the page's conversations.
+        .where(Conversation.id.in_(conversation_ids))
     )
     return {conversation_id: text for conversation_id, text in rows.all()}

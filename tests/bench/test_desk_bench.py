@@ -136,7 +136,8 @@ def test_benchmark_measures_the_real_api(database_url: str, tmp_path: Path) -> N
         assert endpoints["detail_any"]["items_mean"] > 0
         assert phase["concurrent"]["errors"] == 0
         explained = phase["explain"]["all_admin"]
-        assert any("FROM conversations" in s["sql"] for s in explained)
+        # Fast statements keep only the start of their SQL (``desk.slim``): its column list.
+        assert any(s["sql"].startswith("SELECT conversations.") for s in explained)
         assert all(s["execution_ms"] is not None for s in explained)
     rewrites = results["rewrites"]
     assert rewrites["last_texts"]["by_conversation_ms"] > 0
