@@ -20,12 +20,10 @@ from desk_api.db import make_engine, make_sessionmaker
 from desk_api.migrations_runner import upgrade
 from desk_api.services import accounts
 from desk_api.settings import Settings
+from tests.support import databases
 from tests.support.clients import Citizen, DeskAgent
 from tests.support.servers import web_app_in_thread
 
-BACKENDS = [b for b in os.environ.get("TUA_TEST_DATABASES", "sqlite,postgresql").split(",") if b]
-PG_SERVER = os.environ.get("TUA_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
-PG_TEST_DB = os.environ.get("TUA_TEST_PG_DB", "tuatencion_test")  # one per parallel run
 TABLES = [
     "satisfaction_surveys", "conversation_notes", "conversation_labels", "labels",
     "canned_answers",
@@ -52,20 +50,10 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_database() -> str:
-    async def recreate() -> None:
-        engine = make_engine(f"{PG_SERVER}/test", isolation_level="AUTOCOMMIT")
-        async with engine.connect() as connection:
-            await connection.execute(text(f"DROP DATABASE IF EXISTS {PG_TEST_DB} WITH (FORCE)"))
-            await connection.execute(text(f"CREATE DATABASE {PG_TEST_DB}"))
-        await engine.dispose()
-
-    asyncio.run(recreate())
-    url = f"{PG_SERVER}/{PG_TEST_DB}"
-    upgrade(url)
-    return url
+    return databases.recreate(databases.PG_TEST_DB)
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=databases.BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A migrated, empty database of each backend."""
     if request.param == "sqlite":

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bench import desk, desk_seed
 from bench.desk_seed import SeedPlan
+from tests.support import databases
 
 CONVERSATIONS, MESSAGES = 200, 4_000
 
@@ -27,6 +29,20 @@ def test_message_counts_add_up_exactly() -> None:
     assert all(n >= floors[kind] for n, kind in zip(counts, kinds, strict=True))
     with pytest.raises(ValueError):
         desk_seed.message_counts(SeedPlan(conversations=500, messages=100), kinds, rng)
+
+
+@pytest.fixture(scope="module")
+def bench_url() -> Iterator[str]:
+    """A PostgreSQL database of its own: the benchmark adds tables and indexes to the schema."""
+    if "postgresql" not in databases.BACKENDS:
+        pytest.skip("the desk benchmark measures PostgreSQL only")
+    with databases.scratch("bench") as url:
+        yield url
+
+
+def test_seed_refuses_sqlite(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="PostgreSQL"):
+        _seed(f"sqlite+aiosqlite:///{tmp_path / 'bench.db'}")
 
 
 def _seed(database_url: str, force: bool = False) -> desk_seed.SeedReport:
@@ -72,17 +88,13 @@ async def _facts(database_url: str) -> dict[str, int]:
         return {name: int(await conn.fetchval(sql)) for name, sql in checks.items()}
 
 
-def test_seed_writes_a_consistent_history_and_is_reused(database_url: str) -> None:
-    if not database_url.startswith("postgresql"):
-        with pytest.raises(ValueError, match="PostgreSQL"):
-            _seed(database_url)
-        return
-    report = _seed(database_url, force=True)
+def test_seed_writes_a_consistent_history_and_is_reused(bench_url: str) -> None:
+    report = _seed(bench_url, force=True)
     assert not report.reused
     assert report.rows["conversations"] == CONVERSATIONS
     assert report.rows["messages"] == MESSAGES
     assert report.rows["units"] >= 4 + desk_seed.EXTRA_UNITS // 2
-    facts = asyncio.run(_facts(database_url))
+    facts = asyncio.run(_facts(bench_url))
     broken = {
         k: v
         for k, v in facts.items()
@@ -94,17 +106,15 @@ def test_seed_writes_a_consistent_history_and_is_reused(database_url: str) -> No
     assert facts["labelled"] > 0
     assert facts["found_by_search"] > 0  # Spanish stemming: "solicitudes" finds "solicitud"
 
-    again = _seed(database_url)
+    again = _seed(bench_url)
     assert again.reused
     assert again.rows["messages"] == MESSAGES
 
 
-def test_benchmark_measures_the_real_api(database_url: str, tmp_path: Path) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("the desk benchmark measures PostgreSQL only (the seeder refuses SQLite)")
+def test_benchmark_measures_the_real_api(bench_url: str, tmp_path: Path) -> None:
     plan = SeedPlan(conversations=CONVERSATIONS, messages=MESSAGES)
     results = desk.run(
-        database_url,
+        bench_url,
         plan,
         requests=6,
         warmup=1,
