@@ -24,12 +24,16 @@ from rasa_sdk.endpoint import create_app_for_serve
 from rasa_sdk.executor import ActionExecutor
 from sanic import Sanic
 from sanic.worker.loader import AppLoader
+from sanic.worker.manager import WorkerManager
 
 from actions.knowledge_access import knowledge_base
 from knowledge.base import KnowledgeUnavailable
 
 logger = logging.getLogger(__name__)
 DEFAULT_HOST = "127.0.0.1"
+# The worker acknowledges its start only after the knowledge base has loaded (embedding model,
+# index): Sanic's 30 s are not always enough on a busy two-core machine.
+STARTUP_WAIT_S = 180
 
 
 async def warm_up_knowledge(app: Sanic, _loop: Any = None) -> None:
@@ -62,6 +66,7 @@ def main() -> None:
     utils.update_sanic_log_level()
     executor = ActionExecutor()
     executor.register_package(args.actions_module or args.actions)
+    WorkerManager.THRESHOLD = STARTUP_WAIT_S * 10  # Sanic counts tenths of a second
     loader = AppLoader(factory=partial(create_app, executor, args.endpoints))
     app = loader.load()
     app.prepare(

@@ -8,8 +8,8 @@ Seeds the database (``bench.desk_seed``; reused when it already holds the same s
 the web app as ``make run`` does (uvicorn, its own process), logs in as the demo N1, N2 and
 admin agents and times each endpoint sequentially after a warm-up; then the same endpoints from
 several agents at once. The SQL each endpoint runs is captured from an in-process app and
-explained (``EXPLAIN (ANALYZE, BUFFERS)``). With ``--indexes compare`` (the default) it measures
-the schema as migrated, applies the indexes proposed below by hand, and measures again.
+explained (``EXPLAIN (ANALYZE, BUFFERS)``). Measures the schema as migrated (migration 0006
+added the indexes and the stored search vector this benchmark showed missing; see HISTORY).
 Writes docs/benchmarks-desk.json and its section of docs/benchmarks.md.
 """
 
@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -60,7 +59,6 @@ TARGET_P95_MS = 200.0
 PLAN_CHARS = 400  # a plan line's length kept in the JSON (IN lists make them huge)
 MIX_MAX_P95_MS = 1000.0  # slower endpoints are left out of the several-agents run
 MIN_SAMPLES = 20  # an endpoint over its time budget still gets this many requests
-STATEMENT_TIMEOUT_S = 30  # for today's N2 search in the rewrite comparison
 PAGE = 50
 DEEP_PAGES = 200  # the "next pages" row walks this many pages past the first
 SEARCH_TERMS = [
@@ -69,49 +67,6 @@ SEARCH_TERMS = [
     "discapacidad", "plazo de resolución", "helicóptero",
 ]  # fmt: skip
 console = Console(stderr=True)
-
-SEARCH_COLUMN = "search_vector"
-# What the measurements and plans showed missing; applied by hand by ``--indexes``, and
-# proposed as a migration (see the report in docs/benchmarks.md). (name, CREATE INDEX ...)
-PROPOSED_SCHEMA: list[tuple[str, str]] = [
-    # view=all (every role) and the N2 visibility walk: newest first, stop after a page,
-    # instead of reading every handed-off conversation and sorting.
-    (
-        "ix_conversations_inbox",
-        "CREATE INDEX ix_conversations_inbox ON conversations "
-        "(updated_at DESC, id DESC) WHERE handed_off_at IS NOT NULL",
-    ),
-    # view=unit and the N2 visibility (their unit's conversations, newest first).
-    (
-        "ix_conversations_unit_inbox",
-        "CREATE INDEX ix_conversations_unit_inbox ON conversations "
-        "(unit_id, updated_at DESC, id DESC) WHERE handed_off_at IS NOT NULL",
-    ),
-    # The N2 visibility's "derived to my unit" half (every N2 request evaluates it).
-    (
-        "ix_derivations_to_unit",
-        "CREATE INDEX ix_derivations_to_unit ON derivations (to_unit_id, conversation_id)",
-    ),
-    # Search: each message's Spanish vector computed once, on write, instead of by every
-    # search for every row it looks at (to_tsvector costs microseconds a row). Once search.py
-    # uses it, it replaces migration 0005's expression index (kept here: today's code needs it).
-    (
-        SEARCH_COLUMN,
-        f"ALTER TABLE messages ADD COLUMN {SEARCH_COLUMN} tsvector "
-        "GENERATED ALWAYS AS (to_tsvector('spanish'::regconfig, text)) STORED",
-    ),
-    (
-        "ix_messages_search_vector",
-        f"CREATE INDEX ix_messages_search_vector ON messages USING gin ({SEARCH_COLUMN})",
-    ),
-]
-
-
-class IndexMode(StrEnum):
-    COMPARE = "compare"  # as migrated, then with the proposed indexes
-    AS_MIGRATED = "as-migrated"
-    PROPOSED = "proposed"
-
 
 # --- measuring ----------------------------------------------------------------------------------
 
@@ -576,37 +531,6 @@ async def explain_one(
 # --- the database -------------------------------------------------------------------------------
 
 
-async def set_proposed_schema(database_url: str, present: bool) -> float:
-    """Apply (or revert) the proposed schema changes by hand, then ANALYZE; returns seconds."""
-    started = time.perf_counter()
-    async with desk_seed.connect(database_url) as conn:
-        await conn.execute("SET maintenance_work_mem = '512MB'")
-        had_column = await has_search_column(conn)
-        for name, definition in PROPOSED_SCHEMA if present else PROPOSED_SCHEMA[::-1]:
-            column = definition.startswith("ALTER TABLE")
-            if present and column and not had_column:
-                await conn.execute(definition)
-            elif present and not column:
-                await conn.execute(definition.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS"))
-            elif not present and column and had_column:
-                await conn.execute(f"ALTER TABLE messages DROP COLUMN {name}")
-                await conn.execute("VACUUM FULL messages")  # give the space back: sizes as seeded
-            elif not present and not column:
-                await conn.execute(f'DROP INDEX IF EXISTS "{name}"')
-        await conn.execute("ANALYZE")
-    return round(time.perf_counter() - started, 1)
-
-
-async def has_search_column(conn: asyncpg.Connection) -> bool:
-    return bool(
-        await conn.fetchval(
-            "SELECT 1 FROM information_schema.columns WHERE table_name = 'messages' "
-            "AND column_name = $1",
-            SEARCH_COLUMN,
-        )
-    )
-
-
 async def database_facts(database_url: str) -> dict[str, Any]:
     async with desk_seed.connect(database_url) as conn:
         version = await conn.fetchval("SHOW server_version")
@@ -633,7 +557,6 @@ async def database_facts(database_url: str) -> dict[str, Any]:
             ],
         )  # fmt: skip
         head = await conn.fetchval("SELECT version_num FROM alembic_version")
-        search_column = await has_search_column(conn)
         indexes = await conn.fetch(
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' "
             "AND tablename IN ('messages', 'conversations', 'derivations') ORDER BY indexname"
@@ -643,7 +566,6 @@ async def database_facts(database_url: str) -> dict[str, Any]:
         "postgresql": version,
         "settings": settings,
         "alembic_head": head,
-        "search_column": search_column,
         "indexes": {r["indexname"]: r["indexdef"] for r in indexes},
         "tables": {
             r["name"]: {
@@ -655,185 +577,6 @@ async def database_facts(database_url: str) -> dict[str, Any]:
             for r in sizes
         },
     }
-
-
-# --- query rewrites (code changes: measured on the SQL, the app still runs the old one) -----
-
-LIST_SQL = """
-SELECT c.*, u.code, u.name, a.full_name FROM conversations c
-LEFT JOIN units u ON u.id = c.unit_id LEFT JOIN agents a ON a.id = c.assigned_agent_id
-WHERE c.handed_off_at IS NOT NULL AND {after}
-ORDER BY c.updated_at DESC, c.id DESC LIMIT 51
-"""
-CURSOR_OR = "(c.updated_at < $1 OR (c.updated_at = $1 AND c.id < $2))"  # desk_api/services/inbox
-CURSOR_ROW = "(c.updated_at, c.id) < ($1, $2)"
-LAST_TEXTS_BY_MESSAGE = """
-SELECT m.conversation_id, m.text FROM messages m
-JOIN conversations c ON c.id = m.conversation_id AND c.last_seq = m.seq
-WHERE m.conversation_id = ANY($1::varchar[])
-"""  # desk_api/services/transcript.last_texts
-LAST_TEXTS_BY_CONVERSATION = """
-SELECT c.id, m.text FROM conversations c
-JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq
-WHERE c.id = ANY($1::varchar[])
-"""
-N2_VISIBLE = (
-    "c.handed_off_at IS NOT NULL AND (c.unit_id = $1 OR EXISTS (SELECT 1 FROM derivations d "
-    "WHERE d.conversation_id = c.id AND d.to_unit_id = $1))"
-)  # desk_api/services/desk.visible for an N2 agent
-ALL_VISIBLE = "c.handed_off_at IS NOT NULL"  # the same for N1 and admin
-SEARCH_WALK = """
-SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id
-WHERE {visible} {restrict} AND m.sender <> 'system'
-  AND {vector} @@ websearch_to_tsquery('spanish'::regconfig, {q})
-ORDER BY m.id DESC LIMIT 20
-"""  # desk_api/services/search.search's page query
-TODAY_VECTOR = "to_tsvector('spanish'::regconfig, m.text)"
-STORED_VECTOR = f"m.{SEARCH_COLUMN}"
-N2_VISIBLE_IDS = """
-SELECT id FROM conversations WHERE handed_off_at IS NOT NULL AND unit_id = $1
-UNION SELECT conversation_id FROM derivations WHERE to_unit_id = $1
-"""
-CANDIDATE_CAP = 5000  # matches fetched through the GIN index before falling back to the walk
-SEARCH_WORK_MEM = "32MB"  # the default 4MB makes the candidates' bitmap lossy (rechecks)
-SEARCH_CANDIDATES = """
-SELECT m.id FROM messages m
-WHERE {vector} @@ websearch_to_tsquery('spanish'::regconfig, $1)
-  AND m.sender <> 'system' {restrict}
-LIMIT {cap}
-"""
-SEARCH_PAGE_OF = """
-SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id
-WHERE {visible} AND m.id = ANY({ids}::int[]) ORDER BY m.id DESC LIMIT 20
-"""
-
-
-async def timed_fetch(
-    conn: asyncpg.Connection, sql: str, *args: Any, repeat: int = 3
-) -> tuple[float, int]:
-    """Median wall time (ms, planning included) of ``repeat`` runs, and the rows returned."""
-    samples, rows = [], 0
-    for _ in range(repeat):
-        started = time.perf_counter()
-        rows = len(await conn.fetch(sql, *args))
-        samples.append((time.perf_counter() - started) * 1000)
-    return round(sorted(samples)[len(samples) // 2], 1), rows
-
-
-async def search_today(conn: asyncpg.Connection, term: str, unit: int | None) -> list[int]:
-    if unit is None:
-        sql = SEARCH_WALK.format(visible=ALL_VISIBLE, restrict="", q="$1", vector=TODAY_VECTOR)
-        return [r["id"] for r in await conn.fetch(sql, term)]
-    sql = SEARCH_WALK.format(visible=N2_VISIBLE, restrict="", q="$2", vector=TODAY_VECTOR)
-    return [r["id"] for r in await conn.fetch(sql, unit, term)]
-
-
-async def search_proposed(
-    conn: asyncpg.Connection, term: str, unit: int | None
-) -> tuple[list[int], str]:
-    """Up to CANDIDATE_CAP matches through the GIN index (an N2 agent's: only in their visible
-    conversations, fetched first): fewer means they are all the matches, and the page is the
-    newest visible of them; more means the term is common, and the newest-first walk finds a
-    page soon — cheap per row, as the vector is stored. In one transaction with enough
-    work_mem for an exact bitmap, and custom plans: a generic plan (asyncpg prepares every
-    statement; PostgreSQL switches after five runs) neither sees the array's size nor hashes it."""
-    async with conn.transaction():
-        await conn.execute(f"SET LOCAL work_mem = '{SEARCH_WORK_MEM}'")
-        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        return await _search_proposed(conn, term, unit)
-
-
-async def _search_proposed(
-    conn: asyncpg.Connection, term: str, unit: int | None
-) -> tuple[list[int], str]:
-    if unit is None:
-        candidates = SEARCH_CANDIDATES.format(
-            restrict="", cap=CANDIDATE_CAP + 1, vector=STORED_VECTOR
-        )
-        found = [r["id"] for r in await conn.fetch(candidates, term)]
-        if len(found) <= CANDIDATE_CAP:
-            page = SEARCH_PAGE_OF.format(visible=ALL_VISIBLE, ids="$1")
-            return [r["id"] for r in await conn.fetch(page, found)], "index"
-        walk = SEARCH_WALK.format(visible=ALL_VISIBLE, restrict="", q="$1", vector=STORED_VECTOR)
-        return [r["id"] for r in await conn.fetch(walk, term)], "walk"
-    visible = [r["id"] for r in await conn.fetch(N2_VISIBLE_IDS, unit)]
-    restrict = "AND m.conversation_id = ANY($2::varchar[])"
-    candidates = SEARCH_CANDIDATES.format(
-        restrict=restrict, cap=CANDIDATE_CAP + 1, vector=STORED_VECTOR
-    )
-    found = [r["id"] for r in await conn.fetch(candidates, term, visible)]
-    if len(found) <= CANDIDATE_CAP:
-        page = SEARCH_PAGE_OF.format(visible=N2_VISIBLE, ids="$2")
-        return [r["id"] for r in await conn.fetch(page, unit, found)], "index"
-    walk = SEARCH_WALK.format(
-        visible=N2_VISIBLE,
-        restrict="AND m.conversation_id = ANY($3::varchar[])",
-        q="$2",
-        vector=STORED_VECTOR,
-    )
-    return [r["id"] for r in await conn.fetch(walk, unit, term, visible)], "walk"
-
-
-async def compare_search(conn: asyncpg.Connection, term: str, unit: int | None) -> dict[str, Any]:
-    started = time.perf_counter()
-    try:
-        expected: list[int] | None = await search_today(conn, term, unit)
-        today: float | None = round((time.perf_counter() - started) * 1000, 1)
-    except asyncpg.QueryCanceledError:
-        expected, today = None, None  # over the statement timeout
-    samples: list[float] = []
-    found: list[int] = []
-    strategy = ""
-    for _ in range(2):
-        started = time.perf_counter()
-        found, strategy = await search_proposed(conn, term, unit)
-        samples.append((time.perf_counter() - started) * 1000)
-    return {
-        "current_ms": today,
-        "proposed_ms": round(min(samples), 1),
-        "strategy": strategy,
-        "hits": len(found),
-        "same_hits": expected is None or expected == found,
-    }
-
-
-async def measure_rewrites(database_url: str, n2_unit_code: str = "SAMPLE-DEP") -> dict[str, Any]:
-    """The code changes proposed for the slow queries, timed against today's SQL."""
-    out: dict[str, Any] = {}
-    async with desk_seed.connect(database_url) as conn:
-        await conn.execute(f"SET statement_timeout = '{STATEMENT_TIMEOUT_S}s'")
-        depths = {}
-        for depth in (PAGE * DEEP_PAGES, 50_000):
-            row = await conn.fetchrow(
-                "SELECT updated_at, id FROM conversations WHERE handed_off_at IS NOT NULL "
-                "ORDER BY updated_at DESC, id DESC OFFSET $1 LIMIT 1",
-                depth,
-            )
-            if row is None:
-                continue
-            key = (row["updated_at"], row["id"])
-            before, _ = await timed_fetch(conn, LIST_SQL.format(after=CURSOR_OR), *key)
-            after, _ = await timed_fetch(conn, LIST_SQL.format(after=CURSOR_ROW), *key)
-            depths[str(depth)] = {"or_ms": before, "row_value_ms": after}
-        out["cursor"] = depths
-        page = [
-            r["id"]
-            for r in await conn.fetch(
-                "SELECT id FROM conversations WHERE handed_off_at IS NOT NULL "
-                "ORDER BY updated_at DESC, id DESC LIMIT 50"
-            )
-        ]
-        by_message, _ = await timed_fetch(conn, LAST_TEXTS_BY_MESSAGE, page, repeat=5)
-        by_conversation, _ = await timed_fetch(conn, LAST_TEXTS_BY_CONVERSATION, page, repeat=5)
-        out["last_texts"] = {"by_message_ms": by_message, "by_conversation_ms": by_conversation}
-        unit_id = await conn.fetchval("SELECT id FROM units WHERE code = $1", n2_unit_code)
-        if not await has_search_column(conn):
-            return out  # the proposed search needs the proposed column
-        for agent, unit in (("admin", None), ("n2", unit_id)):
-            terms = {term: await compare_search(conn, term, unit) for term in SEARCH_TERMS}
-            out[f"search_{agent}"] = {"unit": n2_unit_code if unit else None, "terms": terms}
-        out["search_n2"]["visible"] = len(await conn.fetch(N2_VISIBLE_IDS, unit_id))
-    return out
 
 
 def source_state() -> dict[str, Any]:
@@ -902,61 +645,43 @@ def _plan_has(statement: dict[str, Any] | None, text: str) -> bool:
     return statement is not None and any(text in line for line in statement["plan"])
 
 
+# Before migration 0006 and the search rewrite (same data, same machine; commit 5b23099, whose
+# docs/benchmarks-desk.json holds the plans): what made the change.
+HISTORY = """Before migration 0006 and the search rewrite (commit 5b23099, same data and machine,
+p95): «all» as admin 120.1 ms and as N2 376.1 ms (no index in the list's order: every handed-off
+conversation read and sorted; for N2 also JIT compilation), deep pages 138.8 ms (the cursor's
+`OR` was no index bound), search as admin 1,473 ms and as N2 11,139 ms (`to_tsvector` recomputed
+for every message the walk looked at, and the planner could not estimate an N2 agent's
+`unit_id = u OR derived to u`). 0006 added `ix_conversations_inbox`, `ix_conversations_unit_inbox`,
+`ix_derivations_to_unit` and the stored `messages.search_vector` with its GIN index; the code
+compares the cursor as a row value, drives list previews from the conversations, and searches in
+two steps (up to 5,000 matches through the GIN index, else the newest-first walk) with an N2
+agent's visible conversations as an array, `work_mem` 32MB and custom plans in the search's
+transaction (`desk_api/services/search.py`)."""
+
+
 def findings(results: dict[str, Any]) -> list[str]:
     """What the numbers and the plans show, in words; every figure comes from ``results``."""
-    phases = results["phases"]
-    before, after = phases[0], phases[-1]
+    phase = results["phases"][-1]
     out: list[str] = []
-    all_sql = _slowest(before, "all_admin")
-    if all_sql and _plan_has(all_sql, "Seq Scan on conversations"):
+    for key, label in (
+        ("all_admin", "«all» as admin"),
+        ("all_n2", "«all» as N2"),
+        ("search_admin", "search as admin"),
+        ("search_n2", "search as N2"),
+    ):
+        slowest = _slowest(phase, key)
+        if slowest is None:
+            continue
+        used = sorted({name for line in slowest["plan"] for name in re.findall(r"\bix_\w+", line)})
         out.append(
-            "«all» lists (every role) had no index in their order: PostgreSQL read every "
-            f"handed-off conversation and sorted them to keep 51 ({all_sql['execution_ms']} ms "
-            f"for the SQL alone; endpoint p95 {_p95(before, 'all_admin')} ms as admin). "
-            "`ix_conversations_inbox` (partial: `visible()` always asks for handed-off ones) "
-            "lets it walk the newest first and stop after a page: endpoint p95 "
-            f"{_p95(after, 'all_admin')} ms."
+            f"{label}: p95 {_p95(phase, key)} ms at the client; its slowest SQL statement took "
+            f"{slowest['execution_ms']} ms"
+            + (f", through {', '.join(f'`{u}`' for u in used)}" if used else "")
+            + "."
         )
-    n2_sql = _slowest(before, "all_n2")
-    if n2_sql:
-        jit = _plan_has(n2_sql, "JIT:")
-        out.append(
-            "The N2 list (their unit's conversations or those derived to it) took "
-            f"{n2_sql['execution_ms']} ms in SQL"
-            + (
-                ", most of it JIT compilation the planner chose for a query it thought costly"
-                if jit
-                else ""
-            )
-            + f"; with the index it walks the newest and filters: p95 {_p95(before, 'all_n2')} → "
-            f"{_p95(after, 'all_n2')} ms."
-        )
-    rewrites = results.get("rewrites")
-    if rewrites:
-        cursor = rewrites["cursor"]
-        depths = ", ".join(
-            f"{int(depth):,} rows down {c['or_ms']} ms with `OR`, "
-            f"{c['row_value_ms']} ms as a row value"
-            for depth, c in cursor.items()
-        )
-        out.append(
-            "Deep pages: the cursor condition `updated_at < t OR (updated_at = t AND id < i)` "
-            "is not an index bound, so a page walks (and reads from the heap) every row above "
-            f"it, growing with depth: {depths}. Comparing the row value "
-            "`(updated_at, id) < (t, i)` (SQLite supports it too) bounds the index scan."
-        )
-        lt = rewrites["last_texts"]
-        out.append(
-            "List previews (`transcript.last_texts`) look up the last message by "
-            "`messages.conversation_id IN (...)`: PostgreSQL reads every message of the page's "
-            "conversations through the `(conversation_id, client_message_id)` index and keeps the "
-            f"last ({lt['by_message_ms']} ms for 50); filtering on `conversations.id` instead "
-            "drives it from the conversations into `(conversation_id, seq)` "
-            f"({lt['by_conversation_ms']} ms)."
-        )
-        out += search_findings(rewrites)
-    detail = after["endpoints"].get("detail_long")
-    detail_sql = [x["execution_ms"] or 0.0 for x in after.get("explain", {}).get("detail_long", [])]
+    detail = phase["endpoints"].get("detail_long")
+    detail_sql = [x["execution_ms"] or 0.0 for x in phase.get("explain", {}).get("detail_long", [])]
     if detail and detail["status"] == "measured" and detail_sql:
         out.append(
             f"Transcripts of 200+ messages (mean {detail['items_mean']:.0f} messages, "
@@ -967,7 +692,7 @@ def findings(results: dict[str, Any]) -> list[str]:
             "building and serialising every message in Python. Loading the last page of messages "
             "and earlier ones on demand would bound it."
         )
-    concurrent = after.get("concurrent")
+    concurrent = phase.get("concurrent")
     if concurrent:
         left = concurrent.get("left_out") or []
         out.append(
@@ -977,99 +702,6 @@ def findings(results: dict[str, Any]) -> list[str]:
             + "."
         )
     return out
-
-
-def _worst(terms: dict[str, Any], key: str) -> float:
-    return max(
-        (v[key] if v[key] is not None else STATEMENT_TIMEOUT_S * 1000.0) for v in terms.values()
-    )
-
-
-def search_findings(rewrites: dict[str, Any]) -> list[str]:
-    if "search_admin" not in rewrites:
-        return []
-    admin, n2 = rewrites["search_admin"]["terms"], rewrites["search_n2"]["terms"]
-
-    def over(terms: dict[str, Any], key: str) -> int:
-        return sum(1 for v in terms.values() if (v[key] or 1e9) > TARGET_P95_MS)
-
-    return [
-        "Search pages follow message ids downwards (newest first) and filter each message with "
-        "`to_tsvector(text) @@ query`: quick when the term is common, but `to_tsvector` costs "
-        "microseconds a row, so when the planner expects more matches than there are (a mid or "
-        "rare term; its estimate moves with each ANALYZE sample) it recomputes it for tens or "
-        "hundreds of thousands of messages: as admin "
-        f"{over(admin, 'current_ms')} of {len(admin)} terms took over "
-        f"{TARGET_P95_MS:.0f} ms in SQL, worst {_worst(admin, 'current_ms'):,.0f} ms. As N2 it "
-        "is worse: the planner cannot estimate `unit_id = u OR EXISTS (derivation to u)` "
-        f"({rewrites['search_n2']['visible']:,} conversations of unit "
-        f"{rewrites['search_n2']['unit']}), so it walks almost the whole table: "
-        f"{over(n2, 'current_ms')} of {len(n2)} terms over, worst "
-        f"{_worst(n2, 'current_ms'):,.0f} ms.",
-        "Proposed: store the vector (a generated column with its GIN index, so no search "
-        "computes `to_tsvector` again), take up to "
-        f"{CANDIDATE_CAP:,} matches through the GIN index first — fewer means they are all, and "
-        "the page is the newest visible ones; more means the term is common, and the "
-        "newest-first walk, now cheap per row, fills the page at once — and give the N2 query "
-        "the agent's visible conversation ids as an array (`conversation_id = ANY(:ids)`), "
-        "whose size the planner then knows; in the search's transaction `SET LOCAL work_mem = "
-        f"'{SEARCH_WORK_MEM}'` (with the default 4MB the candidates' bitmap turns lossy and "
-        "rechecks hundreds of thousands of rows) and `SET LOCAL plan_cache_mode = "
-        "force_custom_plan` (asyncpg prepares statements, and after five runs PostgreSQL may "
-        "switch to a generic plan that neither knows nor hashes the array). Same hits for "
-        "every term; worst "
-        f"{_worst(admin, 'proposed_ms')} ms as admin and {_worst(n2, 'proposed_ms')} ms as N2, "
-        "with the query's three steps.",
-    ]
-
-
-def rewrites_table(rewrites: dict[str, Any] | None) -> str:
-    if not rewrites:
-        return "(not measured in this run)"
-    lines = ["| query | today ms | proposed ms |", "|---|---|---|"]
-    for depth, c in rewrites["cursor"].items():
-        lines.append(
-            f"| «all» page {int(depth):,} rows down (cursor) | {c['or_ms']} | {c['row_value_ms']} |"
-        )
-    lt = rewrites["last_texts"]
-    lines.append(
-        f"| previews of a 50-row page | {lt['by_message_ms']} | {lt['by_conversation_ms']} |"
-    )
-    for agent in ("admin", "n2"):
-        search = rewrites.get(f"search_{agent}")
-        if not search:
-            continue
-        who = "admin" if agent == "admin" else f"N2 ({search['unit']})"
-        for term, v in search["terms"].items():
-            today = v["current_ms"] if v["current_ms"] is not None else f"> {STATEMENT_TIMEOUT_S} s"
-            lines.append(
-                f"| search as {who} «{term}» ({v['hits']} hits, {v['strategy']}) | {today} "
-                f"| {v['proposed_ms']} |"
-            )
-    return "\n".join(lines)
-
-
-def migration_body() -> str:
-    """The proposal as an Alembic migration (plain statements: it runs in a transaction)."""
-    up = "\n".join(f"    op.execute({definition!r})" for _, definition in PROPOSED_SCHEMA)
-    down = "\n".join(
-        f'    op.execute("ALTER TABLE messages DROP COLUMN IF EXISTS {name}")'
-        if definition.startswith("ALTER TABLE")
-        else f'    op.execute("DROP INDEX IF EXISTS {name}")'
-        for name, definition in PROPOSED_SCHEMA[::-1]
-    )
-    return f"""def upgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
-        return  # SQLite: small installs, the existing indexes are enough
-{up}
-    # Once services/search.py matches on messages.{SEARCH_COLUMN}, 0005's expression index
-    # is unused: op.execute("DROP INDEX IF EXISTS ix_messages_text_search")
-
-
-def downgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
-        return
-{down}"""
 
 
 def section(results: dict[str, Any]) -> str:
@@ -1090,16 +722,6 @@ def section(results: dict[str, Any]) -> str:
         f"| {name} | {t['rows']:,} | {t['heap_mb']} | {t['indexes_mb']} | {t['total_mb']} |"
         for name, t in seeded_tables.items()
     )
-    grown = ""
-    if len(phases) > 1 and db.get("search_column") and "messages" in seeded_tables:
-        before_m, after_m = seeded_tables["messages"], db["tables"]["messages"]
-        grown = (
-            f" With the proposed search column, messages take {after_m['heap_mb']} MB of heap "
-            f"(+{after_m['heap_mb'] - before_m['heap_mb']:.0f}) and {after_m['indexes_mb']} MB "
-            f"of indexes (+{after_m['indexes_mb'] - before_m['indexes_mb']:.0f}); adding it "
-            f"rewrote the table: {phases[-1]['index_seconds']} s for all the proposed changes "
-            "and ANALYZE."
-        )
     concurrent = "\n".join(
         f"| {p['name']} | {c['agents']} | {c['requests']} | {c['p50_ms']} | {c['p95_ms']} "
         f"| {c['p99_ms']} | {c['throughput_rps']} | {c['errors']} | {_load(c)} |"
@@ -1126,13 +748,7 @@ def section(results: dict[str, Any]) -> str:
     )
     settings = db["settings"]
     bullet_findings = "\n".join(f"- {line}" for line in results.get("findings", []))
-    head_note = (
-        f"The first p50/p95/p99 columns are the schema as migrated (head {db['alembic_head']}), "
-        f"the next ones {phases[-1]['name']} (created by hand on the benchmark database, "
-        "then ANALYZE)."
-        if len(phases) > 1
-        else f"Schema: {phases[0]['name']}."
-    )
+    head_note = f"Schema as migrated (head {db['alembic_head']})."
     return f"""{SECTION_TITLE}
 Measured with `.venv/bin/python -m bench.desk` on {results["date"]}
 (commit {source["commit"]}{dirty}).
@@ -1155,7 +771,6 @@ plain indexes rebuilt after, VACUUM ANALYZE): {seeding}.
 | table (as seeded) | rows | heap MB | indexes MB | total MB |
 |---|---|---|---|---|
 {tables}
-{grown}
 
 Each endpoint: {results["requests"]} requests one after another through the real HTTP API (the
 app in its own uvicorn process, as `make run` starts it), after {results["warmup"]} untimed ones,
@@ -1172,7 +787,7 @@ each request; search: {len(SEARCH_TERMS)} terms in turn, from absent to 12 % of 
 
 Several agents at once (each request a random endpoint of the table, no pause):
 
-| indexes | agents | requests | p50 ms | p95 ms | p99 ms | requests/s | errors | load |
+| schema | agents | requests | p50 ms | p95 ms | p99 ms | requests/s | errors | load |
 |---|---|---|---|---|---|---|---|---|
 {concurrent}
 
@@ -1181,16 +796,7 @@ captured from the app) show:
 
 {bullet_findings}
 
-Proposed migration (plain `CREATE INDEX`: Alembic runs it in a transaction):
-
-```python
-{migration_body()}
-```
-
-Proposed code changes, timed on their SQL against today's (median of a few runs, planning
-included; the endpoints above still run today's code):
-
-{rewrites_table(results.get("rewrites"))}
+{HISTORY}
 
 Raw numbers and the query plans: `docs/benchmarks-desk.json`.
 """
@@ -1225,10 +831,8 @@ def run(
     requests: int,
     warmup: int,
     concurrency: int,
-    indexes: IndexMode,
     reseed: bool,
     with_explain: bool,
-    with_rewrites: bool,
 ) -> dict[str, Any]:
     results: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d"),
@@ -1237,7 +841,6 @@ def run(
         "requests": requests,
         "warmup": warmup,
         "target_p95_ms": TARGET_P95_MS,
-        "proposed_indexes": PROPOSED_SCHEMA,
         "phases": [],
     }
     with progress_bar() as progress:
@@ -1257,16 +860,10 @@ def run(
     ids = asyncio.run(sample_ids(database, requests, plan.seed))
     results["sampled_conversations"] = min(len(ids["any"]), requests)
     plan_scenarios = scenarios(ids)
-    steps: list[tuple[str, bool]] = []
-    if indexes in (IndexMode.COMPARE, IndexMode.AS_MIGRATED):
-        steps.append(("as migrated", False))
-    if indexes in (IndexMode.COMPARE, IndexMode.PROPOSED) and PROPOSED_SCHEMA:
-        steps.append(("with the proposed indexes", True))
     with tempfile.TemporaryDirectory(prefix="tuatencion-bench-desk-") as tmp:
-        for name, present in steps:
-            seconds = asyncio.run(set_proposed_schema(database, present))
-            phase: dict[str, Any] = {"name": name, "index_seconds": seconds}
-            console.print(f"measuring {name} (indexes and ANALYZE: {seconds} s)")
+        for name in ("as migrated",):
+            phase: dict[str, Any] = {"name": name}
+            console.print(f"measuring {name}")
             with app_process(database, Path(tmp) / "var") as base_url, progress_bar() as progress:
                 phase.update(
                     asyncio.run(
@@ -1291,9 +888,6 @@ def run(
             results["phases"].append(phase)
             print_phase(phase)
     results["database"] = results["phases"][-1]["database"]
-    if with_rewrites:
-        console.print("timing the proposed query rewrites on the SQL…")
-        results["rewrites"] = asyncio.run(measure_rewrites(database))
     results["findings"] = findings(results)
     return results
 
@@ -1343,10 +937,8 @@ def main(
     requests: int = typer.Option(200, help="Timed requests per endpoint"),
     warmup: int = typer.Option(20, help="Untimed requests per endpoint first"),
     concurrency: int = typer.Option(8, help="Agents at once in the concurrent run"),
-    indexes: IndexMode = typer.Option(IndexMode.COMPARE, help="Which schema(s) to measure"),
     reseed: bool = typer.Option(False, help="Seed again even if the data is there"),
     explain: bool = typer.Option(True, help="Capture and EXPLAIN each endpoint's SQL"),
-    rewrites: bool = typer.Option(True, help="Time the proposed query rewrites on the SQL"),
     seed: int = typer.Option(6, help="Random seed of the data"),
     output: Path = typer.Option(OUTPUT, help="Results JSON"),
     docs: bool = typer.Option(True, help="Write the section of docs/benchmarks.md"),
@@ -1359,7 +951,7 @@ def main(
         write_docs(results, DOCS)
         return
     plan = desk_seed.SeedPlan(conversations=conversations, messages=messages, seed=seed)
-    results = run(database, plan, requests, warmup, concurrency, indexes, reseed, explain, rewrites)
+    results = run(database, plan, requests, warmup, concurrency, reseed, explain)
     output.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     if docs:
         write_docs(results, DOCS)

@@ -26,13 +26,14 @@ from desk_api.live import LiveHub
 from desk_api.routes import (
     attachments,
     attentions,
+    audit,
     auth,
     cases,
     citizens,
     conversations,
-    csat,  # issue 6, CSAT helper
+    csat,
     deliveries,
-    desk_tools,  # issue 6, desk tools helper (lead: keep)
+    desk_tools,
     expedientes,
     health,
     live,
@@ -160,10 +161,11 @@ def create_app(
         deliveries.router,
         tasks.router,
         attentions.router,
-        csat.router,  # issue 6, CSAT helper (lead: keep or move)
+        csat.router,
+        audit.router,
         citizens.router,
         *payments.routers,
-        *desk_tools.routers,  # issue 6, desk tools helper (lead: keep)
+        *desk_tools.routers,
         *registry.routers(),
     ):
         app.include_router(router)

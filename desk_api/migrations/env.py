@@ -13,12 +13,24 @@ from desk_api.models import Base
 config = context.config
 target_metadata = Base.metadata
 
-# Indexes Alembic cannot describe (expression indexes written by hand in migrations).
-UNMANAGED_INDEXES = {"ix_messages_text_search"}
+# PostgreSQL-only schema Alembic cannot describe from the models (descending, partial and
+# expression indexes, a generated tsvector column), written by hand in migrations 0005 and 0006.
+UNMANAGED_INDEXES = {
+    "ix_messages_text_search",
+    "ix_conversations_inbox",
+    "ix_conversations_unit_inbox",
+    "ix_derivations_to_unit",
+    "ix_messages_search_vector",
+}
+UNMANAGED_COLUMNS = {("messages", "search_vector")}
 
 
-def _include_name(name: str | None, type_: str, _parents: object) -> bool:
-    return not (type_ == "index" and name in UNMANAGED_INDEXES)
+def _include_name(name: str | None, type_: str, parents: dict[str, str | None]) -> bool:
+    if type_ == "index":
+        return name not in UNMANAGED_INDEXES
+    if type_ == "column":
+        return (parents.get("table_name"), name) not in UNMANAGED_COLUMNS
+    return True
 
 
 def _do_run(connection: Connection) -> None:

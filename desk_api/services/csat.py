@@ -25,16 +25,13 @@ When in doubt the message goes to the bot: a lost comment costs less than a swal
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,11 +41,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors import options
 from desk_api.desk_models import SatisfactionSurvey
-from desk_api.errors import Forbidden, InvalidInput
+from desk_api.errors import Forbidden
 from desk_api.live import LiveHub
 from desk_api.models import Agent, Conversation, Unit, as_utc, utcnow
 from desk_api.schemas import MessageOut
-from desk_api.services import desk_events
+from desk_api.services import desk_events, spreadsheet
+from desk_api.services.spreadsheet import Period, decimal
 from desk_api.services.transcript import append_message, audit
 
 if TYPE_CHECKING:
@@ -342,29 +340,6 @@ class ReportRow:
     distribution: dict[str, int] = field(default_factory=dict)  # "1".."5" → answers
 
 
-@dataclass(frozen=True)
-class Period:
-    start: date
-    end: date  # inclusive
-
-    @classmethod
-    def of(cls, start: date | None, end: date | None, timezone: str) -> Period:
-        """Defaults: the last 30 days up to today in Spain."""
-        end = end or datetime.now(ZoneInfo(timezone)).date()
-        start = start or end - timedelta(days=29)
-        if start > end:
-            raise InvalidInput("La fecha «desde» es posterior a la fecha «hasta».")
-        return cls(start, end)
-
-    def bounds(self, timezone: str) -> tuple[datetime, datetime]:
-        """The period's first instant and the instant after its last day (local days), in UTC
-        as stored (SQLite compares the stored text)."""
-        zone = ZoneInfo(timezone)
-        first = datetime.combine(self.start, time.min, zone)
-        after = datetime.combine(self.end + timedelta(days=1), time.min, zone)
-        return first.astimezone(UTC), after.astimezone(UTC)
-
-
 async def report(
     session: AsyncSession, agent: Agent, group: Group, period: Period
 ) -> list[ReportRow]:
@@ -437,26 +412,18 @@ CSV_HEADER = [
 
 def as_csv(rows: list[ReportRow]) -> bytes:
     """For Spanish Excel: UTF-8 with BOM, ";" between fields, decimal comma."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
-    writer.writerow(CSV_HEADER)
-    for row in rows:
-        writer.writerow([
-            _cell(row.key),
-            _cell(row.label),
-            row.asked,
-            row.answered,
-            _decimal(row.response_rate * 100 if row.response_rate is not None else None, 1),
-            _decimal(row.average, 2),
-            *[row.distribution.get(str(n), 0) for n in RATINGS],
-        ])  # fmt: skip
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-
-def _decimal(value: float | None, places: int) -> str:
-    return "" if value is None else f"{value:.{places}f}".replace(".", ",")
-
-
-def _cell(text: str) -> str:
-    """Text Excel would run as a formula ("=", "+", "-", "@") is kept as text."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
+    return spreadsheet.excel_csv(
+        CSV_HEADER,
+        (
+            [
+                row.key,
+                row.label,
+                row.asked,
+                row.answered,
+                decimal(row.response_rate * 100 if row.response_rate is not None else None, 1),
+                decimal(row.average, 2),
+                *[row.distribution.get(str(n), 0) for n in RATINGS],
+            ]
+            for row in rows
+        ),
+    )

@@ -1,13 +1,18 @@
 """Search over transcripts, only in the conversations the agent may see, newest first.
 
-PostgreSQL: Spanish full text, ``to_tsvector('spanish', text) @@ websearch_to_tsquery('spanish',
-q)`` (the GIN index of migration 0005 has the same expression), snippets by ``ts_headline``
-computed only for the page. SQLite (development, small installs): every word of ``q``, folded
-(no case, no accents) and cut to the start it shares with its Snowball stem, must appear in the
-folded text (LIKE), so "becas" finds "beca" there too; a word written ``-palabra`` must not.
+PostgreSQL: Spanish full text, ``messages.search_vector @@ websearch_to_tsquery('spanish', q)``
+(the vector is a generated column with a GIN index, migration 0006), snippets by ``ts_headline``
+computed only for the page. A page is found in two steps (timed in docs/benchmarks.md, «Escritorio
+a escala»): up to ``CANDIDATE_CAP`` matches through the GIN index — fewer means they are all the
+matches, and the page is the newest visible ones —; more means the term is common, and walking the
+messages newest first fills a page at once. An N2 agent's visible conversations go in as an array
+whose size the planner knows (``unit_id = u OR derived to u`` it cannot estimate). SQLite
+(development, small installs): every word of ``q``, folded (no case, no accents) and cut to the
+start it shares with its Snowball stem, must appear in the folded text (LIKE), so "becas" finds
+"beca" there too; a word written ``-palabra`` must not.
 
-Results follow message ids downwards: ids grow with time, and the primary key lets PostgreSQL
-stop early when a word is common instead of sorting every match.
+Results follow message ids downwards: ids grow with time, and the primary key lets PostgreSQL stop
+early when a word is common instead of sorting every match.
 """
 
 from __future__ import annotations
@@ -17,11 +22,25 @@ from dataclasses import dataclass
 from typing import Any
 
 import Stemmer
-from sqlalchemy import ColumnElement, and_, func, literal_column, not_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    and_,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    not_,
+    select,
+)
+from sqlalchemy import text as sql
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk_api.errors import InvalidInput
-from desk_api.models import Agent, Conversation, Message, as_utc
+from desk_api.models import Agent, Conversation, Derivation, Message, as_utc
 from desk_api.schemas import ConversationSummary, SearchHitOut
 from desk_api.services import labels
 from desk_api.services.desk import visible
@@ -33,6 +52,12 @@ MAX_CHARS = 200
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 50
 SPANISH: ColumnElement[Any] = literal_column("'spanish'::regconfig")
+SEARCH_VECTOR: ColumnElement[Any] = literal_column("messages.search_vector")  # migration 0006
+CANDIDATE_CAP = 5000  # matches taken through the GIN index before walking newest first
+# For the search's transaction: with the default 4MB the candidates' bitmap turns lossy and
+# rechecks hundreds of thousands of rows; asyncpg prepares statements, and after five runs
+# PostgreSQL may switch to a generic plan that neither sees nor hashes the visible-ids array.
+SEARCH_SETTINGS = ("SET LOCAL work_mem = '32MB'", "SET LOCAL plan_cache_mode = force_custom_plan")
 # ts_headline marks matches with two private-use characters, turned into offsets here.
 START, STOP = "\ue000", "\ue001"
 HEADLINE = (
@@ -100,9 +125,7 @@ async def prepare(session: AsyncSession) -> None:
 def matches(session: AsyncSession, q: str) -> ColumnElement[bool]:
     """The condition for a message matching ``q`` (call ``prepare`` first)."""
     if _dialect(session) == "postgresql":
-        return func.to_tsvector(SPANISH, Message.text).bool_op("@@")(
-            func.websearch_to_tsquery(SPANISH, q)
-        )
+        return SEARCH_VECTOR.bool_op("@@")(func.websearch_to_tsquery(SPANISH, q))
     found = terms(q)
     if not found.wanted:
         raise InvalidInput("Escriba al menos una palabra de dos letras o más para buscar.")
@@ -118,46 +141,38 @@ def conversations_matching(session: AsyncSession, q: str) -> ColumnElement[bool]
     return Conversation.id.in_(select(Message.conversation_id).where(matches(session, q)))
 
 
-async def search(session: AsyncSession, agent: Agent, q: str, limit: int) -> list[SearchHitOut]:
+async def search(
+    session: AsyncSession, agent: Agent, q: str, limit: int, candidate_cap: int = CANDIDATE_CAP
+) -> list[SearchHitOut]:
     q = clean_query(q)
     await prepare(session)
-    allowed = visible(agent).whereclause
-    assert allowed is not None
-    page = (
-        select(
-            Message.id,
-            Message.conversation_id,
-            Message.seq,
-            Message.sender,
-            Message.text,
-            Message.created_at,
-        )
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(allowed, Message.sender != "system", matches(session, q))
-        .order_by(Message.id.desc())
-        .limit(limit)
-        .subquery()
-    )
     postgres = _dialect(session) == "postgresql"
-    headline = (
-        func.ts_headline(SPANISH, page.c.text, func.websearch_to_tsquery(SPANISH, q), HEADLINE)
+    page_ids = await (
+        _postgres_page(session, agent, q, limit, candidate_cap)
         if postgres
-        else page.c.text
+        else _sqlite_page(session, agent, q, limit)
+    )
+    if not page_ids:
+        return []
+    headline = (
+        func.ts_headline(SPANISH, Message.text, func.websearch_to_tsquery(SPANISH, q), HEADLINE)
+        if postgres
+        else Message.text
     )
     rows = (
         await session.execute(
             select(
-                page.c.id,
-                page.c.conversation_id,
-                page.c.seq,
-                page.c.sender,
-                page.c.created_at,
+                Message.id,
+                Message.conversation_id,
+                Message.seq,
+                Message.sender,
+                Message.created_at,
                 headline,
-            ).order_by(page.c.id.desc())
+            )
+            .where(Message.id.in_(page_ids))
+            .order_by(Message.id.desc())
         )
     ).all()
-    if not rows:
-        return []
     ids = list(dict.fromkeys(row.conversation_id for row in rows))
     conversations = {
         c.id: c for c in await session.scalars(select(Conversation).where(Conversation.id.in_(ids)))
@@ -184,6 +199,57 @@ async def search(session: AsyncSession, agent: Agent, q: str, limit: int) -> lis
             )
         )
     return hits
+
+
+def _visible_messages(agent: Agent) -> Select[int]:
+    allowed = visible(agent).whereclause
+    assert allowed is not None
+    return (
+        select(Message.id)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(allowed, Message.sender != "system")
+    )
+
+
+async def _sqlite_page(session: AsyncSession, agent: Agent, q: str, limit: int) -> list[int]:
+    query = _visible_messages(agent).where(matches(session, q))
+    return list(await session.scalars(query.order_by(Message.id.desc()).limit(limit)))
+
+
+async def _postgres_page(
+    session: AsyncSession, agent: Agent, q: str, limit: int, cap: int
+) -> list[int]:
+    """The newest ``limit`` visible matches: through the GIN index when there are at most
+    ``cap`` matches, else by walking messages newest first."""
+    for statement in SEARCH_SETTINGS:
+        await session.execute(sql(statement))
+    restrict: list[ColumnElement[bool]] = []
+    if agent.role == "n2":
+        own = select(Conversation.id).where(
+            Conversation.handed_off_at.is_not(None), Conversation.unit_id == agent.unit_id
+        )
+        derived = select(Derivation.conversation_id).where(Derivation.to_unit_id == agent.unit_id)
+        conversation_ids = list(await session.scalars(own.union(derived)))
+        if not conversation_ids:
+            return []
+        restrict.append(
+            Message.conversation_id
+            == any_(bindparam("visible_ids", conversation_ids, type_=ARRAY(String)))
+        )
+    candidates = list(
+        await session.scalars(
+            select(Message.id)
+            .where(matches(session, q), Message.sender != "system", *restrict)
+            .limit(cap + 1)
+        )
+    )
+    newest = _visible_messages(agent).order_by(Message.id.desc()).limit(limit)
+    if len(candidates) <= cap:
+        if not candidates:
+            return []
+        found = Message.id == any_(bindparam("candidates", candidates, type_=ARRAY(Integer)))
+        return list(await session.scalars(newest.where(found)))
+    return list(await session.scalars(newest.where(matches(session, q), *restrict)))
 
 
 def _marked(headline: str) -> tuple[str, list[tuple[int, int]]]:
