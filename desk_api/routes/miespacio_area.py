@@ -66,7 +66,7 @@ def _host_origins(request: HTTPConnection) -> set[str]:
 
 
 async def get_citizen_session(
-    session: SessionDep, rules: RulesDep, cookie: SessionCookie
+    session: SessionDep, rules: RulesDep, cookie: SessionCookie = None
 ) -> MiespacioSession:
     return await auth.current(session, rules, cookie, utcnow())
 
@@ -146,7 +146,7 @@ async def sign_in(
     response: Response,
     session: SessionDep,
     rules: RulesDep,
-    cookie: SessionCookie,
+    cookie: SessionCookie = None,
 ) -> SesionOut:
     done = await auth.verify_code(session, rules, body.desafio, body.codigo, cookie, utcnow())
     response.set_cookie(
@@ -436,7 +436,7 @@ async def live(
     session: SessionDep,
     rules: RulesDep,
     hub: HubDep,
-    cookie: SessionCookie,
+    cookie: SessionCookie = None,
 ) -> None:
     """Nudges (``{"type": "actualizar"}``) when the conversation changes; the page then reads
     the new lines through the API, so nothing but the transcript ever reaches the citizen."""
