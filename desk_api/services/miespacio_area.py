@@ -109,6 +109,12 @@ def _owned_cases(citizen_id: str) -> Select[Case]:
     )
 
 
+def _short(text: str | None, limit: int = 160) -> str | None:
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip() + "…"
+
+
 # --- conversations --------------------------------------------------------------------------
 
 
@@ -136,7 +142,7 @@ async def _item(
         channel_name=CHANNEL_NAMES.get(conversation.channel, conversation.channel),
         state=conversation.state,
         state_name=STATE_NAMES.get(conversation.state, conversation.state),
-        last_message=None if last is None else last[:160],
+        last_message=_short(last),
         updated_at=as_utc(conversation.updated_at),
         created_at=as_utc(conversation.created_at),
         deadline=deadline,
@@ -421,7 +427,7 @@ async def _case_section(session: AsyncSession, citizen_id: str) -> list[SectionI
             title=f"{c.kind.capitalize()} {c.code}",
             status=c.status_name,
             updated_at=c.answered_at or c.created_at,
-            summary=c.description[:160],
+            summary=_short(c.description),
             deadline=c.deadline,
             link=f"#caso/{c.code}",
         )

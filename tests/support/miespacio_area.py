@@ -168,6 +168,6 @@ async def case(
                     actor_type="agent",
                     actor_id="7",
                     note="nota interna de la unidad",
-                )  # fmt: skip
+                )
             )
         await session.commit()
