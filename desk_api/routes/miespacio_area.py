@@ -5,10 +5,20 @@ it and nothing else). See docs/miespacio.md."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Cookie, Depends, Header, Query, Response, WebSocket, status
+from fastapi import (
+    APIRouter,
+    BackgroundTasks,
+    Cookie,
+    Depends,
+    Header,
+    Query,
+    Response,
+    WebSocket,
+    status,
+)
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.requests import HTTPConnection
@@ -125,10 +135,16 @@ class SesionOut(BaseModel):
     dependencies=[Depends(same_origin)],
 )
 async def ask_code(
-    body: CodigoIn, request: HTTPConnection, session: SessionDep, rules: RulesDep
+    body: CodigoIn,
+    request: HTTPConnection,
+    session: SessionDep,
+    rules: RulesDep,
+    background: BackgroundTasks,
 ) -> CodigoOut:
     ip = request.client.host if request.client else "desconocida"
     asked = await auth.request_code(session, rules, body.destino, ip, utcnow())
+    if asked.delivery is not None:  # after the answer: its timing is the same either way
+        background.add_task(auth.deliver_code, request.app.state.sessions, rules, asked.delivery)
     return CodigoOut(
         desafio=asked.challenge_id,
         destino_enmascarado=asked.masked_destination,
@@ -264,7 +280,7 @@ class ConversacionOut(BaseModel):
 
 class LineaOut(BaseModel):
     seq: int
-    remitente: Literal["citizen", "bot", "agent", "system"] | str
+    remitente: str  # citizen | bot | agent | system
     texto: str
     agente: str | None
     fecha: datetime

@@ -21,14 +21,14 @@ import logging
 import re
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import phonenumbers
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from desk_api.errors import Forbidden, InvalidInput, TooManyRequests, Unauthorized
 from desk_api.miespacio_models import MiespacioLoginCode, MiespacioSession
@@ -75,10 +75,21 @@ class LoginRules:
 
 
 @dataclass(frozen=True)
+class CodeDelivery:
+    """A code to send once the answer is out (``deliver_code``); never logged."""
+
+    challenge_id: str
+    kind: str
+    destination: str
+    code: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class CodeAsked:
     challenge_id: str
     masked_destination: str
     expires_at: datetime
+    delivery: CodeDelivery | None  # None: no account, nothing to send
 
 
 @dataclass(frozen=True)
@@ -179,7 +190,8 @@ def _message(minutes: int, destination: str, code: str) -> tuple[Mail, str]:
 async def request_code(
     session: AsyncSession, rules: LoginRules, raw_destination: str, ip: str, now: datetime
 ) -> CodeAsked:
-    """Send a login code if ``raw_destination`` belongs to an account; answer alike if not."""
+    """Prepare a login code if ``raw_destination`` belongs to an account; answer alike if
+    not. The caller sends it with ``deliver_code`` after answering."""
     kind, destination = normalise_destination(raw_destination)
     destination_hash = _keyed(rules, "destination", destination)
     ip_hash = _keyed(rules, "ip", ip)
@@ -212,27 +224,36 @@ async def request_code(
         )
     )
     await session.commit()
+    delivery = None
     if citizen_id is not None:
-        mail, sms = _message(rules.settings.code_minutes, destination, code)
-        try:
-            if kind == EMAIL:
-                await rules.otp.outbox.mail.send(mail)
-            else:
-                await rules.otp.outbox.sms.send(destination, sms)
-        except (MailNotSent, SmsNotSent):
-            # Said to nobody: a 503 here would tell that the address has an account.
+        delivery = CodeDelivery(challenge_id, kind, destination, code)
+    logger.info("miespacio.login_code_asked", extra={"kind": kind})
+    return CodeAsked(challenge_id, mask_destination(kind, destination), expires_at, delivery)
+
+
+async def deliver_code(
+    sessions: async_sessionmaker[AsyncSession], rules: LoginRules, delivery: CodeDelivery
+) -> None:
+    """Send the code; run after the answer went out, so its timing does not tell whether the
+    address has an account. A code that could not be sent is marked and never works."""
+    mail, sms = _message(rules.settings.code_minutes, delivery.destination, delivery.code)
+    try:
+        if delivery.kind == EMAIL:
+            await rules.otp.outbox.mail.send(mail)
+        else:
+            await rules.otp.outbox.sms.send(delivery.destination, sms)
+    except (MailNotSent, SmsNotSent):
+        async with sessions() as session:
             await session.execute(
                 update(MiespacioLoginCode)
-                .where(MiespacioLoginCode.id == challenge_id)
+                .where(MiespacioLoginCode.id == delivery.challenge_id)
                 .values(status=FAILED)
             )
-            details = {"challenge_id": challenge_id, "kind": kind}
+            details = {"challenge_id": delivery.challenge_id, "kind": delivery.kind}
             audit(session, "miespacio.login_code_not_sent", conversation_id=None,
                   actor_type="system", details=details)  # fmt: skip
             await session.commit()
-            logger.warning("miespacio.login_code_not_sent", extra={"kind": kind})
-    logger.info("miespacio.login_code_asked", extra={"kind": kind})
-    return CodeAsked(challenge_id, mask_destination(kind, destination), expires_at)
+        logger.warning("miespacio.login_code_not_sent", extra={"kind": delivery.kind})
 
 
 async def verify_code(

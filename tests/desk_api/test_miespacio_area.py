@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 
 from desk_api.miespacio_models import MiespacioLoginCode, MiespacioPreferences, MiespacioSession
 from desk_api.models import AuditEvent, Message, utcnow
-from desk_api.selfservice import sms, smtp_catcher
+from desk_api.selfservice import smtp_catcher
 from desk_api.services.miespacio_auth import COOKIE, hash_session
 from tests.support.clients import Citizen
 from tests.support.db import database
@@ -28,8 +28,9 @@ from tests.support.miespacio_area import (
     Browser,
     case,
     citizen,
-    last_mail_code,
     link,
+    new_code,
+    sent,
     telegram_conversation,
 )
 
@@ -53,13 +54,16 @@ async def test_login_with_an_email_code_opens_a_server_side_session(app: App) ->
     citizen_id = await citizen(app.database_url, email=EMAIL)
     browser = Browser(app)
     assert (await browser.get("/sesion")).status_code == 401  # anonymous
+    elsewhere = Browser(app, origin="https://malo.example")  # login CSRF from another site
+    assert (await elsewhere.ask_code(EMAIL)).status_code == 403
+    await elsewhere.aclose()
     asked = await browser.ask_code("  Ana.Garcia@Correo.ES ")
     assert asked.status_code == 202, asked.text
     body = asked.json()
     assert body["destino_enmascarado"] == "a***@correo.es"
+    code = await new_code(app, "mail", 0)
     (mail,) = smtp_catcher.list_mail(app.mail_dir)  # real SMTP to the catcher
     assert mail.to == EMAIL and mail.subject == "Su código para entrar en Miespacio"
-    code = last_mail_code(app)
     stored = (await rows(app.database_url, MiespacioLoginCode))[0]
     assert code not in stored.code_hash and EMAIL not in stored.destination_hash
 
@@ -100,7 +104,9 @@ async def test_an_address_without_account_gets_the_same_answer(app: App) -> None
     assert known.status_code == unknown.status_code == 202
     assert set(known.json()) == set(unknown.json())
     assert unknown.json()["mensaje"].startswith("Si esa dirección pertenece a una cuenta")
-    assert len(smtp_catcher.list_mail(app.mail_dir)) == 1  # only the account got a message
+    await new_code(app, "mail", 0)
+    await asyncio.sleep(0.5)
+    assert sent(app, "mail") == 1  # only the account got a message
     codes = await rows(app.database_url, MiespacioLoginCode)
     assert len(codes) == 2  # both counted alike
     for attempt in ("123456", "654321"):
@@ -127,15 +133,14 @@ async def test_bad_addresses_rate_limits_and_attempts(app: App) -> None:
         answer = await browser.ask_code(bad)
         assert answer.status_code == 422 and expected in answer.json()["detail"], answer.text
     # SMS: "612 345 678" is the account's +34612345678; the code reaches the sandbox.
-    for _ in range(3):
+    for seen in range(3):
         asked = await browser.ask_code("612 345 678")
         assert asked.status_code == 202 and asked.json()["destino_enmascarado"] == "6** *** *78"
-    assert len(sms.list_sms(app.sms_dir)) == 3
+        code = await new_code(app, "sms", seen)
     limited = await browser.ask_code("+34 612 34 56 78")  # the same destination, written otherwise
     assert limited.status_code == 429 and "demasiados códigos" in limited.json()["detail"]
     # Only the newest code works; five wrong attempts block it.
     newest = asked.json()["desafio"]
-    code = sms.list_sms(app.sms_dir)[0].text.split("es ")[1][:6]
     for _attempt in range(5):
         wrong = await browser.verify(newest, "000000" if code != "000000" else "111111")
         assert wrong.status_code == 422

@@ -3,6 +3,7 @@ way the page does it; and the rows a citizen's history is made of."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -46,9 +47,11 @@ class Browser:
         return response
 
     async def login(self, destination: str) -> httpx.Response:
+        kind = "mail" if "@" in destination else "sms"
+        seen = sent(self.app, kind)
         asked = await self.ask_code(destination)
         assert asked.status_code == 202, asked.text
-        code = last_sms_code(self.app) if "@" not in destination else last_mail_code(self.app)
+        code = await new_code(self.app, kind, seen)
         signed = await self.verify(asked.json()["desafio"], code)
         assert signed.status_code == 200, signed.text
         return signed
@@ -65,17 +68,28 @@ class Browser:
         await self.http.aclose()
 
 
-def last_mail_code(app: App) -> str:
-    newest = smtp_catcher.list_mail(app.mail_dir)[0]
-    match = CODE.search(newest.text)
-    assert match, newest.text
-    return match.group(1)
+def texts(app: App, kind: str) -> list[str]:
+    """What reached the development catcher (``mail``) or the SMS sandbox, newest first."""
+    if kind == "mail":
+        return [m.text for m in smtp_catcher.list_mail(app.mail_dir)]
+    return [m.text for m in sms.list_sms(app.sms_dir)]
 
 
-def last_sms_code(app: App) -> str:
-    newest = sms.list_sms(app.sms_dir)[0]
-    match = CODE.search(newest.text)
-    assert match, newest.text
+def sent(app: App, kind: str) -> int:
+    return len(texts(app, kind))
+
+
+async def new_code(app: App, kind: str, seen: int) -> str:
+    """The code of the message that arrives after the first ``seen`` ones: codes are sent
+    after the answer (its timing must not tell whether the account exists)."""
+    for _ in range(200):  # 10 s
+        if sent(app, kind) > seen:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError(f"no new {kind} after {seen}")
+    match = CODE.search(texts(app, kind)[0])
+    assert match, texts(app, kind)[0]
     return match.group(1)
 
 

@@ -14,7 +14,7 @@ from playwright.async_api import Browser, Page, expect
 from desk_api.miespacio_models import MiespacioPreferences, MiespacioSession
 from tests.support.clients import Citizen
 from tests.support.miespacio import App, rows, serve
-from tests.support.miespacio_area import case, citizen, last_sms_code, link
+from tests.support.miespacio_area import case, citizen, link, new_code
 from tests.web.test_browser import SHOTS
 from tests.web.test_webchat_a11y import AXE, axe_violations, serious
 
@@ -56,7 +56,7 @@ async def test_a_citizen_uses_miespacio(app: App, browser: Browser, database_url
     await page.keyboard.press("Enter")
     await expect(page.locator("#codigo-enviado")).to_contain_text("6** *** *78")
     await expect(page.locator("#codigo")).to_be_focused()
-    await page.fill("#codigo", last_sms_code(app))
+    await page.fill("#codigo", await new_code(app, "sms", 0))
     await page.keyboard.press("Enter")
 
     await expect(page.locator("#resumen-titulo")).to_be_focused()
