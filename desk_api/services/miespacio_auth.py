@@ -80,7 +80,7 @@ class CodeDelivery:
 
     challenge_id: str
     kind: str
-    destination: str
+    destination: str = field(repr=False)
     code: str = field(repr=False)
 
 

@@ -8,21 +8,32 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import websockets
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.processes import free_port
+from desk_api.db import make_engine, make_sessionmaker
+from desk_api.errors import InvalidInput, Unauthorized
 from desk_api.miespacio_models import MiespacioLoginCode, MiespacioPreferences, MiespacioSession
 from desk_api.models import AuditEvent, Message, utcnow
 from desk_api.selfservice import smtp_catcher
-from desk_api.services.miespacio_auth import COOKIE, hash_session
+from desk_api.selfservice.mail import MailSender, MailSettings
+from desk_api.selfservice.miespacio import Miespacio, MiespacioSettings
+from desk_api.selfservice.outbox import Outbox
+from desk_api.selfservice.sms import FileSmsSender
+from desk_api.selfservice.smtp_catcher import SmtpCatcher
+from desk_api.services import miespacio_auth as auth
+from desk_api.services.miespacio_auth import COOKIE, LoginRules, MiespacioAreaSettings, hash_session
 from tests.support.clients import Citizen
 from tests.support.db import database
-from tests.support.miespacio import App, rows, serve
+from tests.support.miespacio import CODE, App, rows, serve
 from tests.support.miespacio_area import (
     API,
     Browser,
@@ -384,3 +395,112 @@ async def test_the_page_is_served_with_strict_headers(app: App) -> None:
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert page.headers["cache-control"] == "no-store"
     await browser.aclose()
+
+
+# The services with the clock in the test's hands.
+
+T0 = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # the night the clocks go forward in Madrid
+
+
+@dataclass
+class Kit:
+    rules: LoginRules
+    catcher: SmtpCatcher
+    sessions: async_sessionmaker[AsyncSession]
+    mail_dir: Path
+
+
+@pytest.fixture
+async def kit(database_url: str, tmp_path: Path) -> AsyncIterator[Kit]:
+    port = free_port()
+    catcher = SmtpCatcher(tmp_path / "mail", port)
+    catcher.start()
+    outbox = Outbox(
+        mail=MailSender(MailSettings(port=port, timeout_seconds=2)),
+        sms=FileSmsSender(tmp_path / "sms"),
+        mail_dir=tmp_path / "mail",
+        sms_dir=tmp_path / "sms",
+    )
+    engine = make_engine(database_url)
+    otp = Miespacio.build(MiespacioSettings(), "k" * 48, outbox)
+    rules = LoginRules(MiespacioAreaSettings(), otp, True, "https://tuatencion.example")
+    try:
+        yield Kit(rules, catcher, make_sessionmaker(engine), tmp_path / "mail")
+    finally:
+        catcher.stop()
+        await engine.dispose()
+
+
+async def asked_and_sent(kit: Kit, session: AsyncSession, now: datetime) -> tuple[str, str]:
+    asked = await auth.request_code(session, kit.rules, EMAIL, "10.0.0.1", now)
+    assert asked.delivery is not None
+    await auth.deliver_code(kit.sessions, kit.rules, asked.delivery)
+    match = CODE.search(smtp_catcher.list_mail(kit.mail_dir)[0].text)
+    assert match
+    return asked.challenge_id, match.group(1)
+
+
+async def test_codes_expire_are_superseded_and_die_if_not_sent(kit: Kit, database_url: str) -> None:
+    await citizen(database_url, email=EMAIL)
+    async with kit.sessions() as session:
+        challenge, code = await asked_and_sent(kit, session, T0)
+        with pytest.raises(InvalidInput, match="no es correcto o ha caducado"):
+            await auth.verify_code(
+                session, kit.rules, challenge, code, None, T0 + timedelta(minutes=10)
+            )
+        first, first_code = await asked_and_sent(kit, session, T0 + timedelta(minutes=11))
+        second, second_code = await asked_and_sent(kit, session, T0 + timedelta(minutes=12))
+        with pytest.raises(InvalidInput):  # the newer code replaced it
+            await auth.verify_code(
+                session, kit.rules, first, first_code, None, T0 + timedelta(minutes=13)
+            )
+        await auth.verify_code(
+            session, kit.rules, second, second_code, None, T0 + timedelta(minutes=13)
+        )
+        kit.catcher.stop()  # the mail server goes down: that code was never sent, never works
+        asked = await auth.request_code(
+            session, kit.rules, EMAIL, "10.0.0.1", T0 + timedelta(minutes=70)
+        )
+        assert asked.delivery is not None
+        await auth.deliver_code(kit.sessions, kit.rules, asked.delivery)
+        with pytest.raises(InvalidInput):
+            await auth.verify_code(
+                session, kit.rules, asked.challenge_id, asked.delivery.code, None,
+                T0 + timedelta(minutes=71),
+            )  # fmt: skip
+    (failed,) = await rows(database_url, MiespacioLoginCode, MiespacioLoginCode.status == "failed")
+    assert failed.id == asked.challenge_id
+    shown = repr(asked.delivery)  # never printed in a log or a traceback
+    assert "code=" not in shown and EMAIL not in shown
+    (audit_row,) = await rows(
+        database_url, AuditEvent, AuditEvent.action == "miespacio.login_code_not_sent"
+    )
+    assert EMAIL not in json.dumps(audit_row.details)
+
+
+async def test_a_session_lives_thirty_idle_minutes_and_eight_hours_at_most(
+    kit: Kit, database_url: str
+) -> None:
+    await citizen(database_url, email=EMAIL)
+    async with kit.sessions() as session:
+        challenge, code = await asked_and_sent(kit, session, T0)
+        signed = await auth.verify_code(session, kit.rules, challenge, code, None, T0)
+        assert signed.expires_at == T0 + timedelta(hours=8)  # UTC: the clock change is no matter
+        now = T0
+        while now + timedelta(minutes=29) < signed.expires_at:  # used every 29 minutes
+            now += timedelta(minutes=29)
+            await auth.current(session, kit.rules, signed.cookie_value, now)
+        with pytest.raises(Unauthorized):
+            await auth.current(session, kit.rules, signed.cookie_value, signed.expires_at)
+        assert await session.get(MiespacioSession, hash_session(signed.cookie_value)) is None
+
+        challenge, code = await asked_and_sent(kit, session, T0 + timedelta(hours=9))
+        signed = await auth.verify_code(
+            session, kit.rules, challenge, code, None, T0 + timedelta(hours=9)
+        )
+        idle_end = T0 + timedelta(hours=9, minutes=30)
+        await auth.current(session, kit.rules, signed.cookie_value, idle_end - timedelta(seconds=1))
+        with pytest.raises(Unauthorized):
+            await auth.current(
+                session, kit.rules, signed.cookie_value, idle_end + timedelta(minutes=30)
+            )
