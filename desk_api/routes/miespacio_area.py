@@ -5,6 +5,7 @@ it and nothing else). See docs/miespacio.md."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -34,7 +35,6 @@ from desk_api.services import miespacio_auth as auth
 from desk_api.services.miespacio_auth import COOKIE, COOKIE_PATH, LoginRules, MiespacioAreaSettings
 from desk_api.settings import Settings
 from desk_api.socket_pump import pump
-from knowledge.settings import get_knowledge_settings
 
 router = APIRouter(prefix="/miespacio/api", tags=["miespacio"])
 page = APIRouter(include_in_schema=False)
@@ -67,6 +67,15 @@ async def get_rules(request: HTTPConnection) -> LoginRules:
 
 
 RulesDep = Annotated[LoginRules, Depends(get_rules)]
+
+
+async def get_inventory(request: HTTPConnection) -> Path:
+    """The knowledge base's procedure feed: its categories are the topics of interest."""
+    path: Path = request.app.state.knowledge.settings.inventory
+    return path
+
+
+InventoryDep = Annotated[Path, Depends(get_inventory)]
 SessionCookie = Annotated[str | None, Cookie(alias=COOKIE, include_in_schema=False)]
 
 
@@ -412,7 +421,7 @@ class PreferenciasOut(PreferenciasIn):
 
 
 async def _preferences_out(
-    session: SessionDep, citizen_id: str, saved: area.Preferences
+    session: SessionDep, citizen_id: str, saved: area.Preferences, inventory: Path
 ) -> PreferenciasOut:
     mine = await area.account(session, citizen_id)
     return PreferenciasOut(
@@ -421,25 +430,25 @@ async def _preferences_out(
         avisos_sms=saved.notify_sms,
         temas=saved.topics,
         canales_verificados=mine.channels,
-        temas_disponibles=await area.topics(get_knowledge_settings().inventory),
+        temas_disponibles=await area.topics(inventory),
     )
 
 
 @router.get("/preferencias", response_model=PreferenciasOut)
-async def read_preferences(row: CitizenSession, session: SessionDep) -> PreferenciasOut:
+async def read_preferences(
+    row: CitizenSession, session: SessionDep, inventory: InventoryDep
+) -> PreferenciasOut:
     saved = await area.preferences(session, row.citizen_id)
-    return await _preferences_out(session, row.citizen_id, saved)
+    return await _preferences_out(session, row.citizen_id, saved, inventory)
 
 
 @router.put("/preferencias", response_model=PreferenciasOut)
 async def save_preferences(
-    body: PreferenciasIn, row: CheckedSession, session: SessionDep
+    body: PreferenciasIn, row: CheckedSession, session: SessionDep, inventory: InventoryDep
 ) -> PreferenciasOut:
     wanted = area.Preferences(body.canal_preferido, body.avisos_correo, body.avisos_sms, body.temas)
-    saved = await area.save_preferences(
-        session, row.citizen_id, wanted, get_knowledge_settings().inventory
-    )
-    return await _preferences_out(session, row.citizen_id, saved)
+    saved = await area.save_preferences(session, row.citizen_id, wanted, inventory)
+    return await _preferences_out(session, row.citizen_id, saved, inventory)
 
 
 # --- live updates ----------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 import phonenumbers
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from desk_api.errors import Forbidden, InvalidInput, TooManyRequests, Unauthorized
@@ -284,6 +284,13 @@ async def verify_code(
             raise InvalidInput("Ha superado el número de intentos. Pida un código nuevo.")
         raise InvalidInput(WRONG_CODE)
     challenge.status = USED
+    idle_since = now - timedelta(minutes=rules.settings.session_idle_minutes)
+    await session.execute(  # the citizen's sessions that ended unseen are tidied away here
+        delete(MiespacioSession).where(
+            MiespacioSession.citizen_id == challenge.citizen_id,
+            or_(MiespacioSession.expires_at <= now, MiespacioSession.last_seen_at <= idle_since),
+        )
+    )
     if previous_cookie:  # rotation: whatever session the browser had ends here
         await session.execute(
             delete(MiespacioSession).where(

@@ -504,3 +504,33 @@ async def test_a_session_lives_thirty_idle_minutes_and_eight_hours_at_most(
             await auth.current(
                 session, kit.rules, signed.cookie_value, idle_end + timedelta(minutes=30)
             )
+
+        # A session left idle and never presented again is tidied away at the next login.
+        later = T0 + timedelta(hours=10, minutes=30)
+        challenge, code = await asked_and_sent(kit, session, later)
+        abandoned = await auth.verify_code(session, kit.rules, challenge, code, None, later)
+        later += timedelta(minutes=45)
+        challenge, code = await asked_and_sent(kit, session, later)
+        await auth.verify_code(session, kit.rules, challenge, code, None, later)
+        assert await session.get(MiespacioSession, hash_session(abandoned.cookie_value)) is None
+    assert len(await rows(database_url, MiespacioSession)) == 1
+
+
+async def test_a_code_opens_one_session_even_when_sent_twice_at_once(app: App) -> None:
+    """Two tabs (or an attacker racing the citizen) send the right code together: the row lock
+    lets exactly one of them in. PostgreSQL only: SQLite has no concurrent writers to race."""
+    if not app.database_url.startswith("postgresql"):
+        pytest.skip("row-lock race: PostgreSQL")
+    await citizen(app.database_url, email=EMAIL)
+    first, second = Browser(app), Browser(app)
+    asked = await first.ask_code(EMAIL)
+    code = await new_code(app, "mail", 0)
+    answers = await asyncio.gather(
+        *(b.verify(asked.json()["desafio"], code) for b in (first, second, first, second))
+    )
+    assert sorted(a.status_code for a in answers) == [200, 422, 422, 422]
+    assert len(await rows(app.database_url, MiespacioSession)) == 1
+    (used,) = await rows(app.database_url, MiespacioLoginCode)
+    assert used.status == "used"
+    await first.aclose()
+    await second.aclose()

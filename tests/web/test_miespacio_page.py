@@ -16,7 +16,7 @@ from tests.support.clients import Citizen
 from tests.support.miespacio import App, rows, serve
 from tests.support.miespacio_area import case, citizen, link, new_code
 from tests.web.test_browser import SHOTS
-from tests.web.test_webchat_a11y import AXE, axe_violations, serious
+from tests.web.test_webchat_a11y import AXE, axe_violations, serious, tab_until
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ async def test_a_citizen_uses_miespacio(app: App, browser: Browser, database_url
     await page.set_viewport_size({"width": 1280, "height": 800})
 
     # Open the conversation with the keyboard and write into it.
-    await chat_link.focus()
+    await tab_until(page, "Consulta por Chat web")  # every stop shows a visible focus
     await page.keyboard.press("Enter")
     await expect(page.locator("#conversacion-titulo")).to_have_text("Consulta por Chat web")
     transcript = page.locator("#transcripcion")
