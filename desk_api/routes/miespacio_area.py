@@ -333,7 +333,7 @@ async def read_conversation(
     conversation_id: str,
     row: CitizenSession,
     session: SessionDep,
-    despues: int = Query(default=0, ge=0, description="Solo los mensajes tras este número"),
+    despues: int = Query(default=0, ge=0, le=2**31 - 1, description="Solo tras este número"),
 ) -> TranscripcionOut:
     item, lines = await area.transcript(session, row.citizen_id, conversation_id, despues)
     return TranscripcionOut(

@@ -273,6 +273,9 @@ async def test_overview_transcript_and_writing_into_a_conversation(app: App) -> 
         json={"texto": "Escribo desde Miespacio: ¿hay novedades?", "client_message_id": "m-1"},
     )  # fmt: skip
     assert repeated.json()["mensaje_seq"] == written.json()["mensaje_seq"]  # not stored twice
+    assert (
+        await browser.get(f"/conversaciones/{cid}", params={"despues": 2**40})
+    ).status_code == 422
     newer = (await browser.get(f"/conversaciones/{cid}", params={"despues": 1})).json()
     assert newer["mensajes"][0]["seq"] == 2
     async with database(app.database_url) as session:
@@ -371,12 +374,13 @@ async def test_a_citizen_never_reaches_another_citizens_data(app: App) -> None:
                                      json={"texto": "hola"})).status_code == 401  # fmt: skip
         no_csrf = await mine.http.post(f"{API}/conversaciones/{cid}/mensajes", json={"texto": "x"})
         assert no_csrf.status_code == 403
-        with pytest.raises(websockets.InvalidStatus):  # closed before accepting
-            async with websockets.connect(
-                app.url.replace("http", "ws") + f"{API}/conversaciones/{cid}/ws",
-                additional_headers={"Cookie": f"{COOKIE}={other.cookie}", "Origin": app.url},
-            ):
-                pass
+        for cookie, origin in ((other.cookie, app.url), (mine.cookie, "https://malo.example")):
+            with pytest.raises(websockets.InvalidStatus):  # closed before accepting
+                async with websockets.connect(
+                    app.url.replace("http", "ws") + f"{API}/conversaciones/{cid}/ws",
+                    additional_headers={"Cookie": f"{COOKIE}={cookie}", "Origin": origin},
+                ):
+                    pass
     async with database(app.database_url) as session:
         texts = list(await session.scalars(select(Message.text)))
     assert "hola" not in texts and "x" not in texts
