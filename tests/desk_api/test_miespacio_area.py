@@ -29,6 +29,7 @@ from desk_api.selfservice.miespacio import Miespacio, MiespacioSettings
 from desk_api.selfservice.outbox import Outbox
 from desk_api.selfservice.sms import FileSmsSender
 from desk_api.selfservice.smtp_catcher import SmtpCatcher
+from desk_api.services import miespacio_area as area
 from desk_api.services import miespacio_auth as auth
 from desk_api.services.miespacio_auth import COOKIE, LoginRules, MiespacioAreaSettings, hash_session
 from tests.support.clients import Citizen
@@ -538,3 +539,33 @@ async def test_a_code_opens_one_session_even_when_sent_twice_at_once(app: App) -
     assert used.status == "used"
     await first.aclose()
     await second.aclose()
+
+
+async def test_a_new_section_is_one_registration(app: App) -> None:
+    """What the integrator does for the participation proposals: one ``register_section`` with
+    ``adapt`` over a ``fetch(session, citizen_id)``; the page renders it like the others."""
+    citizen_id = await citizen(app.database_url, email=EMAIL)
+    seen: list[str] = []
+
+    async def proposals_of_citizen(_session: AsyncSession, who: str) -> list[dict[str, object]]:
+        seen.append(who)
+        return [{"id": 7, "title": "Más bancos en el parque", "status": "En estudio"}]
+
+    section = area.register_section(
+        area.Section("propuestas", "Mis propuestas", area.adapt(proposals_of_citizen,
+                     updated_at=None, link="#propuesta/{id}"))
+    )  # fmt: skip
+    try:
+        with pytest.raises(ValueError, match="already registered"):
+            area.register_section(section)
+        browser = Browser(app)
+        await browser.login(EMAIL)
+        sections = (await browser.get("/secciones")).json()
+        assert [s["clave"] for s in sections] == ["consultas", "casos", "propuestas"]
+        (item,) = sections[2]["elementos"]
+        assert item["titulo"] == "Más bancos en el parque" and item["estado"] == "En estudio"
+        assert item["id"] == "7" and item["enlace"] == "#propuesta/7"
+        assert seen == [citizen_id]  # asked for the signed-in citizen only
+        await browser.aclose()
+    finally:
+        area.SECTIONS.remove(section)
