@@ -38,6 +38,7 @@ from desk_api.routes import (
     health,
     live,
     miespacio,
+    miespacio_area,  # issue 6, Miespacio web area
     pages,
     payments,
     sandbox,
@@ -126,6 +127,7 @@ def create_app(
         app.state.miespacio = Miespacio.build(
             MiespacioSettings(), settings.jwt_key(), app.state.outbox
         )
+        app.state.miespacio_area = miespacio_area.login_rules(settings, app.state.miespacio)
         if knowledge.warm_up:  # load in the background: the app answers meanwhile
             app.state.warm_up = asyncio.create_task(_warm_up(app.state.knowledge))
         try:
@@ -153,6 +155,7 @@ def create_app(
         selfservice.router,
         miespacio.router,
         miespacio.pages,
+        *miespacio_area.routers,  # issue 6, Miespacio web area
         sandbox.router,
         expedientes.router,
         cases.router,

@@ -153,4 +153,5 @@ class AuditEvent(Base):
 # The self-service tables share this metadata (Conversation.citizen_id points at one of them).
 from desk_api import channel_models as _channel_models  # noqa: E402, F401
 from desk_api import desk_models as _desk_models  # noqa: E402, F401
+from desk_api import miespacio_models as _miespacio_models  # noqa: E402, F401  # issue 6
 from desk_api.selfservice import models as _selfservice_models  # noqa: E402, F401

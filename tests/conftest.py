@@ -27,6 +27,7 @@ from tests.support.servers import web_app_in_thread
 TABLES = [
     "satisfaction_surveys", "conversation_notes", "conversation_labels", "labels",
     "canned_answers",
+    "miespacio_sessions", "miespacio_login_codes", "miespacio_preferences",  # issue 6, Miespacio
     "deliveries", "inbound_receipts", "attachments", "desk_tasks", "in_person_attentions",
     "case_events", "cases", "payment_events", "payments", "otp_challenges", "pii_vault",
     "audit_events", "messages", "derivations", "conversations", "citizen_identities",
