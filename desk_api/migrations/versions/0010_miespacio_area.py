@@ -1,7 +1,7 @@
 """miespacio web area: login codes, browser sessions, citizen preferences
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-06 05:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
