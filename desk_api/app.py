@@ -31,6 +31,7 @@ from desk_api.routes import (
     citizens,
     conversations,
     csat,  # issue 6, CSAT helper
+    deadlines,  # issue 6, plazos
     deliveries,
     desk_tools,  # issue 6, desk tools helper (lead: keep)
     expedientes,
@@ -55,6 +56,8 @@ from desk_api.selfservice.tramitacion import (
     TramitacionSettings,
     endpoint,
 )
+from desk_api.services.calendar import get_settings as deadline_settings
+from desk_api.services.deadlines import DeadlineWorker
 from desk_api.settings import Settings, get_settings
 from knowledge.base import KnowledgeBase, KnowledgeUnavailable, shared
 from knowledge.settings import KnowledgeSettings, get_knowledge_settings
@@ -118,6 +121,10 @@ def create_app(
             ),
         )
         gateway.worker.start()
+        app.state.deadlines = DeadlineWorker(  # issue 6, plazos: warnings and escalations
+            app.state.sessions, app.state.hub, deadline_settings().check_seconds
+        )
+        app.state.deadlines.start()
         app.state.tramitacion = TramitacionClient.for_endpoint(tramitacion) if tramitacion else None
         case_settings = CaseSettings()  # TUA_CASES_*: deadlines, local holidays, default unit
         app.state.cases = CaseContext(case_settings, BusinessCalendar(case_settings.local_holidays))
@@ -131,6 +138,7 @@ def create_app(
             yield
         finally:
             await gateway.worker.stop()
+            await app.state.deadlines.stop()
             for channel in app.state.channels:
                 await channel.aclose()
             await rasa.aclose()
@@ -161,6 +169,7 @@ def create_app(
         tasks.router,
         attentions.router,
         csat.router,  # issue 6, CSAT helper (lead: keep or move)
+        deadlines.router,  # issue 6, plazos
         citizens.router,
         *payments.routers,
         *desk_tools.routers,  # issue 6, desk tools helper (lead: keep)
