@@ -105,7 +105,7 @@ async def test_hand_off_pause_resume_and_resolution(database_url: str) -> None:
     # The agent answers at 11:00: first answer in 1 business hour, and the clock pauses.
     await say(database_url, cid, "agent", at(12, 9, 11))
     deadline = await row(database_url, cid)
-    assert deadlines.as_utc(deadline.first_response_at) == at(12, 9, 11)
+    assert deadlines.as_utc(deadline.first_response_at or at(1, 1, 0)) == at(12, 9, 11)
     assert deadline.first_response_seconds == HOUR
     paused = await state(database_url, cid, at(12, 14, 9))
     assert paused.state == "pausado" and paused.paused and paused.text.startswith("En pausa")
@@ -121,8 +121,8 @@ async def test_hand_off_pause_resume_and_resolution(database_url: str) -> None:
     await say(database_url, cid, "agent", at(12, 14, 9))
     await say(database_url, cid, "system", at(12, 14, 10))
     deadline = await row(database_url, cid)
-    assert deadline.paused_seconds == 8 * HOUR
-    assert deadlines.as_utc(deadline.first_response_at) == at(12, 9, 11)  # the first stays
+    assert deadline.paused_seconds == 8 * HOUR  # the first answer stays
+    assert deadlines.as_utc(deadline.first_response_at or at(1, 1, 0)) == at(12, 9, 11)
 
     # Resolved on Monday 21 at 9:00: late (the due was Friday 18 at 18:00).
     with time_machine.travel(at(12, 21, 9), tick=False):
