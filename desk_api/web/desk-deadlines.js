@@ -53,7 +53,11 @@
   function onEvent(data, desk) {
     const alert = data.alert || {};
     const c = data.conversation;
-    if (c) desk.patchLists(c);
+    if (c) {
+      const patch = { ...c };
+      if (patch.last_message == null) delete patch.last_message; // the event carries no preview
+      desk.patchLists(patch);
+    }
     const me = desk.state.agent;
     const target = TARGETS[alert.target] || alert.target;
     const open = c ? () => { desk.setView('all'); desk.selectConversation(c.id, { focusDetail: true }); } : null;

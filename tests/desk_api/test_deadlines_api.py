@@ -22,7 +22,7 @@ from desk_api.models import Conversation, utcnow
 from desk_api.services import calendar, deadlines
 from desk_api.settings import Settings
 from tests.desk_api.test_inbox_views import add_conversation, agent_ids
-from tests.support.clients import EVENT_TIMEOUT, DeskAgent
+from tests.support.clients import EVENT_TIMEOUT, Citizen, DeskAgent
 from tests.support.db import database
 
 Login = Callable[[str], Awaitable[DeskAgent]]
@@ -194,3 +194,27 @@ async def test_report_and_csv(settings: Settings, login: Login) -> None:
     async with database(settings) as session:
         assert await session.scalar(select(Deadline.resolved_at).where(
             Deadline.conversation_id == late)) is not None  # fmt: skip
+
+
+async def test_the_real_hand_off_pauses_resumes_and_resolves(
+    citizen: Citizen, login: Login
+) -> None:
+    """Through the gateway (the bot is down here, so the first message goes to the desk)."""
+    answer = await citizen.say("Necesito ayuda con la dependencia de mi madre")
+    assert answer["controller"] == "human"
+    cid = citizen.conversation_id
+    n1 = await login("n1")
+    started = await n1.ok("GET", f"/conversations/{cid}/deadline")
+    assert started["state"] in ("en_plazo", "proximo") and started["target"] == "first_response"
+    assert started["first_response_at"] is None and started["office_code"] == "OF-001"
+    await n1.ok("POST", f"/conversations/{cid}/take")
+    await n1.ok("POST", f"/conversations/{cid}/messages", json={"text": "¿Me dice su DNI?"})
+    paused = await n1.ok("GET", f"/conversations/{cid}/deadline")
+    assert paused["state"] == "pausado" and paused["target"] == "resolution"
+    assert cid in [c["id"] for c in await n1.ok("GET", "/conversations?view=waiting")]
+    await citizen.say("Un momento, lo busco")
+    resumed = await n1.ok("GET", f"/conversations/{cid}/deadline")
+    assert resumed["paused"] is False and resumed["state"] in ("en_plazo", "proximo")
+    await n1.ok("POST", f"/conversations/{cid}/resolve", json={"note": "Informada"})
+    done = await n1.ok("GET", f"/conversations/{cid}/deadline")
+    assert done["state"] == "cumplido" and done["resolved_at"] is not None
