@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 
 from desk_api.deadline_models import Deadline, DeadlineAlert
 from desk_api.live import LiveHub
-from desk_api.models import AuditEvent, Conversation
+from desk_api.models import AuditEvent, Conversation, Unit
+from desk_api.selfservice.models import Case
 from desk_api.services import accounts, calendar, deadlines
 from desk_api.services.transcript import append_message
 from tests.desk_api.test_inbox_views import add_conversation
@@ -214,3 +215,35 @@ async def test_per_channel_first_response_and_settings(
     assert deadlines.as_utc(voice_row.first_response_due) == at(12, 10, 9)  # voice: 4 h
     assert deadlines.as_utc(web_row.resolution_due) == at(12, 10, 18)  # Cáceres works on 10th
     assert web_row.office_code == "OF-003"
+
+
+async def test_a_complaint_runs_to_the_end_of_its_legal_day(database_url: str) -> None:
+    registered = at(12, 1, 10)  # Tuesday 1 December 2026
+    async with database(database_url) as session:
+        await accounts.seed_demo(session)
+        unit = await session.scalar(select(Unit).where(Unit.code == "SAMPLE-DEP"))
+        assert unit is not None
+        case = Case(
+            code="QS-2026-000001", kind="queja", status="registrada", channel="webchat",
+            unit_id=unit.id, unit_code="A11000000", unit_name="Consejería (muestra)",
+            description="La oficina estaba cerrada en horario de atención.",
+            contact_preference="canal", deadline=date(2026, 12, 23),
+        )  # fmt: skip
+        session.add(case)
+        await session.flush()
+        with time_machine.travel(registered, tick=False):
+            deadline = await deadlines.start_case(session, case)
+        await session.commit()
+        # The whole last day counts: until midnight in Madrid (23:00 UTC in winter).
+        assert deadlines.as_utc(deadline.resolution_due) == datetime(2026, 12, 23, 23, tzinfo=UTC)
+        assert deadlines.as_utc(deadline.first_response_due) == at(12, 3, 10)  # 16 h
+        hub = RecordingHub()
+        assert await deadlines.check(session, hub, at(12, 3, 10)) == 1  # first action overdue
+        assert hub.events[0]["audience"] == "unit" and hub.events[0]["unit_code"] == "SAMPLE-DEP"
+        assert hub.events[0]["alert"]["case_code"] == "QS-2026-000001"
+        assert hub.events[1]["type"] == "deadline.escalated"
+        await deadlines.on_case_done(session, case, at(12, 22, 12))
+        await session.commit()
+        shown = await deadlines.deadline_of(session, case, at(12, 28, 9))
+    assert shown is not None and shown.state == "incumplido"  # the first action came late
+    assert shown.resolved_at == at(12, 22, 12)

@@ -218,3 +218,24 @@ async def test_the_real_hand_off_pauses_resumes_and_resolves(
     await n1.ok("POST", f"/conversations/{cid}/resolve", json={"note": "Informada"})
     done = await n1.ok("GET", f"/conversations/{cid}/deadline")
     assert done["state"] == "cumplido" and done["resolved_at"] is not None
+
+
+async def test_in_person_attention_uses_its_office(settings: Settings, login: Login) -> None:
+    n1 = await login("n1")
+    pending = await n1.call("POST", "/attentions", json={
+        "office_code": "OF-002", "topic": "Ayuda al alquiler", "outcome": "pendiente",
+        "notes": "Falta el certificado de empadronamiento"})  # fmt: skip
+    solved = await n1.call("POST", "/attentions", json={
+        "office_code": "OF-003", "topic": "Cita previa", "outcome": "resuelta"})  # fmt: skip
+    assert pending.status_code == solved.status_code == 201
+    async with database(settings) as session:
+        rows = {
+            d.office_code: d for d in await session.scalars(select(Deadline).order_by(Deadline.id))
+        }
+    assert set(rows) == {"OF-002", "OF-003"}  # Badajoz's and Cáceres' local holidays apply
+    assert rows["OF-002"].resolved_at is None and rows["OF-002"].first_response_at is not None
+    assert rows["OF-003"].resolved_at is not None
+    open_one = rows["OF-002"].conversation_id
+    assert open_one is not None
+    shown = await n1.ok("GET", f"/conversations/{open_one}/deadline")
+    assert shown["target"] == "resolution" and shown["office_code"] == "OF-002"
