@@ -400,27 +400,30 @@ async def check(session: AsyncSession, hub: LiveHub | None, now: datetime | None
     returns how many this call recorded (another worker's are not counted, nor repeated)."""
     now = now or utcnow()
     clock = literal(now, DateTime(timezone=True))
-    resolution_breached = exists().where(
-        DeadlineAlert.deadline_id == Deadline.id,
-        DeadlineAlert.cycle == Deadline.cycle,
-        DeadlineAlert.kind == BREACH,
-        DeadlineAlert.target == RESOLUTION,
+
+    def recorded(target: str, *kinds: str) -> ColumnElement[bool]:
+        return exists().where(
+            DeadlineAlert.deadline_id == Deadline.id,
+            DeadlineAlert.cycle == Deadline.cycle,
+            DeadlineAlert.target == target,
+            DeadlineAlert.kind.in_(kinds),
+        )
+
+    first_open = Deadline.first_response_at.is_(None)
+    # Only clocks with an alert due and not recorded yet: a backlog of old breaches never
+    # hides the new ones behind the batch limit.
+    needs_alert = or_(
+        and_(
+            first_open, Deadline.first_response_warn_at <= clock, ~recorded(FIRST, WARNING, BREACH)
+        ),
+        and_(first_open, Deadline.first_response_due <= clock, ~recorded(FIRST, BREACH)),
+        and_(Deadline.resolution_warn_at <= clock, ~recorded(RESOLUTION, WARNING, BREACH)),
+        and_(Deadline.resolution_due <= clock, ~recorded(RESOLUTION, BREACH)),
     )
     candidates = list(
         await session.scalars(
             select(Deadline)
-            .where(
-                Deadline.resolved_at.is_(None),
-                Deadline.paused_since.is_(None),
-                or_(
-                    Deadline.resolution_warn_at <= clock,
-                    and_(
-                        Deadline.first_response_at.is_(None),
-                        Deadline.first_response_warn_at <= clock,
-                    ),
-                ),
-                not_(resolution_breached),
-            )
+            .where(Deadline.resolved_at.is_(None), Deadline.paused_since.is_(None), needs_alert)
             .order_by(Deadline.id)
             .limit(CHECK_BATCH)
         )

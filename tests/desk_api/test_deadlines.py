@@ -247,3 +247,21 @@ async def test_a_complaint_runs_to_the_end_of_its_legal_day(database_url: str) -
         shown = await deadlines.deadline_of(session, case, at(12, 28, 9))
     assert shown is not None and shown.state == "incumplido"  # the first action came late
     assert shown.resolved_at == at(12, 22, 12)
+
+
+async def test_old_breaches_do_not_hide_new_ones(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(deadlines, "CHECK_BATCH", 1)
+    first, second = await seeded_conversation(database_url), await seeded_conversation(database_url)
+    await hand_off(database_url, first, at(12, 9, 10))
+    await hand_off(database_url, second, at(12, 9, 10))
+
+    async def check() -> int:
+        async with database(database_url) as session:
+            return await deadlines.check(session, None, at(12, 11, 10))
+
+    assert [await check(), await check(), await check()] == [1, 1, 0]
+    async with database(database_url) as session:
+        alerted = set(await session.scalars(select(DeadlineAlert.conversation_id)))
+    assert alerted == {first, second}
