@@ -33,10 +33,10 @@ class DeadlineSettings(BaseSettings):
     )
 
     # First answer by a person, in business hours after the hand-off; per channel overrides
-    # (JSON: '{"voice": 4}'): a phone call asked to be called back sooner, an email later.
+    # (JSON: '{"voz": 4}'): a phone call asked to be called back sooner, an email later.
     first_response_hours: float = Field(default=8.0, gt=0, le=400)
     first_response_hours_by_channel: dict[str, float] = Field(
-        default_factory=lambda: {"voice": 4.0, "email": 16.0}
+        default_factory=lambda: {"voz": 4.0, "email": 16.0}
     )
     # Resolution of a conversation, in business days after the hand-off day (the closing time
     # of the last one); per channel overrides.

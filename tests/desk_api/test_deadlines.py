@@ -207,7 +207,7 @@ async def test_per_channel_first_response_and_settings(
     monkeypatch.setenv("TUA_DEADLINES_DEFAULT_OFFICE", "OF-003")  # Cáceres: no holiday on 10th
     calendar.reset()
     web = await seeded_conversation(database_url)
-    voice = await seeded_conversation(database_url, channel="voice")
+    voice = await seeded_conversation(database_url, channel="voz")
     await hand_off(database_url, web, at(12, 9, 13))
     await hand_off(database_url, voice, at(12, 9, 13))
     web_row, voice_row = await row(database_url, web), await row(database_url, voice)
