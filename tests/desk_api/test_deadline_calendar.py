@@ -10,7 +10,7 @@ import pytest
 
 from connectors.business_hours import BusinessHours, Schedule
 from desk_api.selfservice.business_days import BusinessCalendar
-from desk_api.services.calendar import DeadlineSettings, office_holidays
+from desk_api.services.calendar import DeadlineSettings, ServiceCalendar, office_holidays
 
 MADRID = ZoneInfo("Europe/Madrid")
 HOUR = 3600
@@ -103,3 +103,15 @@ def test_business_seconds_is_zero_backwards_and_outside_hours(hours: BusinessHou
     assert hours.add_business_time(at(2026, 12, 12, 10), 1) == datetime(
         2026, 12, 14, 8, 30, 1, tzinfo=MADRID
     )
+
+
+def test_schedules_per_channel() -> None:
+    settings = DeadlineSettings(
+        schedules_by_channel={"webchat": Schedule(summer=Schedule().regular)},
+        offices_file=DeadlineSettings().offices_file,
+    )
+    service = ServiceCalendar(settings, BusinessCalendar())
+    july = (at(2026, 7, 15, 8), at(2026, 7, 15, 20))  # a summer Wednesday
+    assert service.hours("webchat").business_seconds(*july) == 8 * HOUR
+    assert service.hours("voz").business_seconds(*july) == 6 * HOUR  # phone: mornings only
+    assert service.hours().business_seconds(*july) == 6 * HOUR
