@@ -571,9 +571,12 @@ def require_supervisor(agent: Agent) -> None:
 
 
 async def escalations(
-    session: AsyncSession, agent: Agent, include_acknowledged: bool = False
+    session: AsyncSession,
+    agent: Agent,
+    include_acknowledged: bool = False,
+    alert_id: int | None = None,
 ) -> list[AlertOut]:
-    """Breaches escalated to the supervisors, newest first."""
+    """Breaches escalated to the supervisors, newest first (or the one ``alert_id``)."""
     require_supervisor(agent)
     query = (
         select(DeadlineAlert, Deadline, Conversation, Case, Unit)
@@ -587,6 +590,8 @@ async def escalations(
     )
     if not include_acknowledged:
         query = query.where(DeadlineAlert.acknowledged_at.is_(None))
+    if alert_id is not None:
+        query = query.where(DeadlineAlert.id == alert_id)
     rows = (await session.execute(query)).tuples()
     return [
         _alert_out(
@@ -617,8 +622,7 @@ async def acknowledge(session: AsyncSession, hub: LiveHub, agent: Agent, alert_i
             details={"alert_id": alert.id, "target": alert.target},
         )
         await session.commit()
-    found = [a for a in await escalations(session, agent, True) if a.id == alert.id]
-    out = found[0]
+    out = (await escalations(session, agent, True, alert.id))[0]
     hub.publish(
         DESK_TOPIC,
         {
