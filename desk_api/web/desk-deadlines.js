@@ -61,7 +61,9 @@
     const me = desk.state.agent;
     const target = TARGETS[alert.target] || alert.target;
     const open = c ? () => { desk.setView('all'); desk.selectConversation(c.id, { focusDetail: true }); } : null;
-    const mine = c && me && ((alert.agent_id && alert.agent_id === me.id)
+    // Warnings go to the agent attending it, or to the queue's agents; supervisors get the
+    // escalations only.
+    const mine = c && me && me.role !== 'supervisor' && ((alert.agent_id && alert.agent_id === me.id)
       || (!alert.agent_id && desk.inMyQueue(c)));
     if (data.type === 'deadline.warning' && mine) {
       desk.toast(`Aviso de plazo: una conversación vence pronto (${target}).`, {
