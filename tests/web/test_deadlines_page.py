@@ -4,10 +4,16 @@ nothing serious. No Rasa: conversations are written into the database as handed 
 
 from __future__ import annotations
 
-from playwright.async_api import Browser, Page, expect
+from datetime import timedelta
 
+from playwright.async_api import Browser, Page, expect
+from sqlalchemy import update
+
+from desk_api.deadline_models import Deadline
+from desk_api.models import utcnow
 from desk_api.settings import Settings
 from tests.desk_api.test_deadlines_api import _fast_worker, handed_off, settings
+from tests.support.db import database
 from tests.web.test_browser import SHOTS
 from tests.web.test_desk_tools import axe_problems
 from tests.web.test_webchat_a11y import AXE, axe_violations, serious
@@ -44,6 +50,18 @@ async def test_badges_filter_and_escalations(
     await expect(informer.locator("#detail-meta")).to_contain_text("resolución antes del")
     assert await axe_problems(informer) == []
     await informer.screenshot(path=str(SHOTS / "desk-deadlines.png"), full_page=True)
+
+    # A conversation of the queue reaches its warning: the worker tells the queue's agents live.
+    soon = await handed_off(settings, 0, channel="whatsapp")
+    async with database(settings) as session:
+        await session.execute(
+            update(Deadline)
+            .where(Deadline.conversation_id == soon)
+            .values(first_response_warn_at=utcnow() - timedelta(minutes=1))
+        )
+        await session.commit()
+    notice = informer.locator("#toasts .toast", has_text="Aviso de plazo")
+    await expect(notice).to_contain_text("vence pronto (1.ª respuesta)")
 
     # The supervisor's page: the escalations (two targets of the late one), then the report.
     supervisor = await desk_page(browser, web, *seeded["supervisor"])
