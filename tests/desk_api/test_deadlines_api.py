@@ -185,6 +185,9 @@ async def test_report_and_csv(settings: Settings, login: Login) -> None:
     units = await n2.ok("GET", f"/reports/deadlines?group=unit&{period}")
     assert [r["key"] for r in units] == ["SAMPLE-DEP"]  # N2: its unit only
     assert (await n1.call("GET", "/reports/deadlines")).status_code == 403
+    backwards = await supervisor.call("GET", "/reports/deadlines?from=2026-12-10&to=2026-12-01")
+    assert backwards.status_code == 422 and "posterior" in backwards.json()["detail"]
+    assert (await supervisor.call("GET", "/reports/deadlines?group=agent")).status_code == 422
     csv = await supervisor.call("GET", f"/reports/deadlines?group=channel&format=csv&{period}")
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     assert csv.text.startswith("\ufeffGrupo;Atenciones;Cerradas;En plazo;% en plazo")
