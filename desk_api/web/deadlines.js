@@ -33,21 +33,21 @@ function session() {
 }
 
 function showLogin() {
-  $('csat-report').hidden = true;
-  $('csat-login').hidden = false;
+  $('plazos-report').hidden = true;
+  $('plazos-login').hidden = false;
 }
 
 function showError(text) {
-  const box = $('csat-error');
+  const box = $('plazos-error');
   box.textContent = text;
   box.hidden = !text;
 }
 
 function query(format) {
   const params = new URLSearchParams({
-    group: $('csat-group').value,
-    from: $('csat-from').value,
-    to: $('csat-to').value,
+    group: $('plazos-group').value,
+    from: $('plazos-from').value,
+    to: $('plazos-to').value,
   });
   if (format) params.set('format', format);
   return `/api/desk/reports/deadlines?${params}`;
@@ -80,7 +80,7 @@ function cell(row, text, header = false) {
 }
 
 function render(rows) {
-  const body = $('csat-rows');
+  const body = $('plazos-rows');
   body.replaceChildren();
   for (const r of rows) {
     const tr = document.createElement('tr');
@@ -93,21 +93,21 @@ function render(rows) {
     cell(tr, r.mean_first_response_hours === null ? '—' : decimal.format(r.mean_first_response_hours));
     body.append(tr);
   }
-  $('csat-empty').hidden = rows.length > 0;
-  const group = GROUP_NAMES[$('csat-group').value];
-  $('csat-caption').textContent =
-    `Resultados por ${group}, del ${spanishDay($('csat-from').value)} al ${spanishDay($('csat-to').value)}`;
-  $('csat-status').textContent = rows.length
+  $('plazos-empty').hidden = rows.length > 0;
+  const group = GROUP_NAMES[$('plazos-group').value];
+  $('plazos-caption').textContent =
+    `Resultados por ${group}, del ${spanishDay($('plazos-from').value)} al ${spanishDay($('plazos-to').value)}`;
+  $('plazos-status').textContent = rows.length
     ? `${rows.length} ${rows.length === 1 ? 'fila' : 'filas'} en el informe.`
     : 'No hay atenciones en ese periodo.';
 }
 
 async function load(auth) {
   showError('');
-  $('csat-status').textContent = 'Cargando…';
+  $('plazos-status').textContent = 'Cargando…';
   const response = await call(query(), auth.token);
   if (!response) {
-    $('csat-status').textContent = '';
+    $('plazos-status').textContent = '';
     return;
   }
   render(await response.json());
@@ -120,12 +120,12 @@ async function download(auth) {
   const blob = await response.blob();
   const link = document.createElement('a');
   link.href = URL.createObjectURL(blob);
-  link.download = `plazos-${$('csat-group').value}-${$('csat-from').value}-${$('csat-to').value}.csv`;
+  link.download = `plazos-${$('plazos-group').value}-${$('plazos-from').value}-${$('plazos-to').value}.csv`;
   document.body.append(link);
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(link.href), 1000);
-  $('csat-status').textContent = 'CSV descargado.';
+  $('plazos-status').textContent = 'CSV descargado.';
 }
 
 async function acknowledge(auth, id, button) {
@@ -139,7 +139,7 @@ async function acknowledge(auth, id, button) {
     showError('No se ha podido marcar la escalación como revisada.');
     return;
   }
-  $('csat-status').textContent = 'Escalación marcada como revisada.';
+  $('plazos-status').textContent = 'Escalación marcada como revisada.';
   loadEscalations(auth);
 }
 
@@ -167,7 +167,7 @@ async function loadEscalations(auth) {
     body.append(tr);
   }
   $('escalations-empty').hidden = alerts.length > 0;
-  $('csat-escalations').hidden = false;
+  $('plazos-escalations').hidden = false;
 }
 
 function start() {
@@ -176,16 +176,16 @@ function start() {
     showLogin();
     return;
   }
-  $('csat-report').hidden = false;
+  $('plazos-report').hidden = false;
   if (auth.agent && auth.agent.role === 'supervisor') loadEscalations(auth);
   const today = new Date();
-  $('csat-to').value = isoDay(today);
-  $('csat-from').value = isoDay(new Date(today.getTime() - 29 * 86400000));
-  $('csat-form').addEventListener('submit', (event) => {
+  $('plazos-to').value = isoDay(today);
+  $('plazos-from').value = isoDay(new Date(today.getTime() - 29 * 86400000));
+  $('plazos-form').addEventListener('submit', (event) => {
     event.preventDefault();
     load(auth);
   });
-  $('csat-csv').addEventListener('click', () => download(auth));
+  $('plazos-csv').addEventListener('click', () => download(auth));
   load(auth);
 }
 

@@ -71,11 +71,11 @@ async def test_badges_filter_and_escalations(
     await expect(rows.first).to_contain_text("telegram")
     await rows.first.get_by_role("button", name="Marcar revisada").click()
     await expect(rows).to_have_count(1)
-    await expect(supervisor.locator("#csat-rows tr").first).to_be_visible()
+    await expect(supervisor.locator("#plazos-rows tr").first).to_be_visible()
     assert serious(await axe_violations(supervisor, AXE)) == []
     await supervisor.screenshot(path=str(SHOTS / "deadlines-page.png"), full_page=True)
 
     # N1 has no report and no escalations: the page says so.
     await informer.goto(f"{web}/desk/plazos")
-    await expect(informer.locator("#csat-error")).to_contain_text("supervisión")
-    await expect(informer.locator("#csat-escalations")).to_be_hidden()
+    await expect(informer.locator("#plazos-error")).to_contain_text("supervisión")
+    await expect(informer.locator("#plazos-escalations")).to_be_hidden()
