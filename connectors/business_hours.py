@@ -6,13 +6,18 @@ Defaults: Monday to Friday 8:30–14:30 and 16:00–18:00; from 16 June to 15 Se
 configured local holidays (``BusinessCalendar``) and on the configured closed days (24 and 31
 December by default: the offices of the Spanish administrations close on those days although
 they are business days for legal deadlines — check the year's calendar before going live).
+
+The same object measures business time for the desk's deadlines (``desk_api.services.deadlines``):
+``business_seconds`` between two instants and ``add_business_time``, per office (the office's
+local holidays). Opening periods are Madrid wall-clock times turned into instants day by day, so
+an hour is an hour across the daylight-saving changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -131,12 +136,12 @@ class BusinessHours:
         self.calendar = calendar
         self._zone = schedule.zone
 
-    def periods(self, day: date) -> tuple[Period, ...]:
+    def periods(self, day: date, office: str | None = None) -> tuple[Period, ...]:
         """The day's opening periods; none on weekends, holidays and closed days."""
         if (
             day.weekday() not in self.schedule.weekdays
             or (day.month, day.day) in self.schedule.closed_days
-            or self.calendar.holiday(day) is not None
+            or self.calendar.holiday(day, office) is not None
         ):
             return ()
         return self.schedule.summer if self.schedule.in_summer(day) else self.schedule.regular
@@ -167,6 +172,72 @@ class BusinessHours:
             if periods and (day > local.date() or moment < periods[-1].end):
                 return day
         raise ValueError("the schedule does not open within a year")  # pragma: no cover
+
+    # --- business time (deadlines) ----------------------------------------------------------
+
+    def open_spans(self, day: date, office: str | None = None) -> list[tuple[datetime, datetime]]:
+        """The day's opening periods as UTC instants (start included, end excluded)."""
+        return [
+            (
+                datetime.combine(day, p.start, tzinfo=self._zone).astimezone(UTC),
+                datetime.combine(day, p.end, tzinfo=self._zone).astimezone(UTC),
+            )
+            for p in self.periods(day, office)
+        ]
+
+    def business_seconds(self, start: datetime, end: datetime, office: str | None = None) -> int:
+        """Seconds of opening time between two instants (0 if ``end`` is not after ``start``)."""
+        if end <= start:
+            return 0
+        start, end = self._local(start).astimezone(UTC), self._local(end).astimezone(UTC)
+        total = 0.0
+        day, last = start.astimezone(self._zone).date(), end.astimezone(self._zone).date()
+        while day <= last:
+            for opens, closes in self.open_spans(day, office):
+                overlap = (min(closes, end) - max(opens, start)).total_seconds()
+                total += max(0.0, overlap)
+            day += timedelta(days=1)
+        return round(total)
+
+    def add_business_time(
+        self, start: datetime, seconds: float, office: str | None = None
+    ) -> datetime:
+        """The instant when ``seconds`` of opening time have passed since ``start`` (UTC).
+
+        Zero seconds give ``start`` itself; otherwise the result always falls inside (or at the
+        end of) an opening period."""
+        moment = self._local(start).astimezone(UTC)
+        if seconds <= 0:
+            return moment
+        left = float(seconds)
+        for day in self._days_from(moment.astimezone(self._zone).date()):
+            for opens, closes in self.open_spans(day, office):
+                if closes <= moment:
+                    continue
+                begin = max(opens, moment)
+                available = (closes - begin).total_seconds()
+                if left <= available:
+                    return begin + timedelta(seconds=left)
+                left -= available
+        raise ValueError("the schedule does not open within a year")  # pragma: no cover
+
+    def close_after_open_days(
+        self, start: datetime, days: int, office: str | None = None
+    ) -> datetime:
+        """The closing time of the ``days``-th opening day after the day of ``start`` (counted
+        from the next day, like a legal period; 0: the closing time of the first opening day
+        from ``start``'s own day on)."""
+        if days < 0:
+            raise ValueError("days must not be negative")
+        day = self._local(start).date()
+        if days == 0:
+            while not self.periods(day, office):
+                day += timedelta(days=1)
+        for _ in range(days):
+            day += timedelta(days=1)
+            while not self.periods(day, office):
+                day += timedelta(days=1)
+        return self.open_spans(day, office)[-1][1]
 
     def _local(self, now: datetime) -> datetime:
         if now.tzinfo is None:

@@ -30,7 +30,7 @@ from desk_api.models import Conversation, Message, utcnow
 from desk_api.schemas import AttachmentOut, MessageOut
 from desk_api.security import citizen_token_matches, new_citizen_token
 from desk_api.selfservice.access import SelfServiceAccess
-from desk_api.services import csat, desk_events  # csat: issue 6
+from desk_api.services import csat, deadlines, desk_events  # csat, deadlines: issue 6
 from desk_api.services.transcript import OUTBOX, append_message, audit
 from handoff import notices
 from handoff.contract import Controller, HandoffReason, HandoffRequest, State, Tier
@@ -563,6 +563,7 @@ class Gateway:
             **request.model_dump(mode="json"),
             "summary": build_summary(request, citizen_texts),
         }
+        await deadlines.start_conversation(session, conversation, now)  # issue 6, plazos
         audit(
             session,
             "handoff",

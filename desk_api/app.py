@@ -32,6 +32,7 @@ from desk_api.routes import (
     citizens,
     conversations,
     csat,
+    deadlines,
     deliveries,
     desk_tools,
     expedientes,
@@ -57,6 +58,8 @@ from desk_api.selfservice.tramitacion import (
     TramitacionSettings,
     endpoint,
 )
+from desk_api.services.calendar import get_settings as deadline_settings
+from desk_api.services.deadlines import DeadlineWorker
 from desk_api.settings import Settings, get_settings
 from knowledge.base import KnowledgeBase, KnowledgeUnavailable, shared
 from knowledge.settings import KnowledgeSettings, get_knowledge_settings
@@ -120,6 +123,10 @@ def create_app(
             ),
         )
         gateway.worker.start()
+        app.state.deadlines = DeadlineWorker(  # issue 6, plazos: warnings and escalations
+            app.state.sessions, app.state.hub, deadline_settings().check_seconds
+        )
+        app.state.deadlines.start()
         app.state.tramitacion = TramitacionClient.for_endpoint(tramitacion) if tramitacion else None
         case_settings = CaseSettings()  # TUA_CASES_*: deadlines, local holidays, default unit
         app.state.cases = CaseContext(case_settings, BusinessCalendar(case_settings.local_holidays))
@@ -134,6 +141,7 @@ def create_app(
             yield
         finally:
             await gateway.worker.stop()
+            await app.state.deadlines.stop()
             for channel in app.state.channels:
                 await channel.aclose()
             await rasa.aclose()
@@ -166,6 +174,7 @@ def create_app(
         attentions.router,
         csat.router,
         audit.router,
+        deadlines.router,
         citizens.router,
         *payments.routers,
         *desk_tools.routers,

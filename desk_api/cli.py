@@ -68,7 +68,7 @@ def create_unit(code: str, name: str) -> None:
 def create_agent(
     username: str,
     full_name: Annotated[str, typer.Option("--name", help="Name shown to citizens")],
-    role: Annotated[str, typer.Option(help="n1, n2 or admin")],
+    role: Annotated[str, typer.Option(help="n1, n2, supervisor or admin")],
     unit: Annotated[str | None, typer.Option(help="Unit code (n2 only)")] = None,
     password: Annotated[
         str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)

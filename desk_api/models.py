@@ -53,7 +53,7 @@ class Agent(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     full_name: Mapped[str] = mapped_column(String(255))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(8))  # n1 | n2 | admin
+    role: Mapped[str] = mapped_column(String(16))  # n1 | n2 | supervisor | admin
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -152,6 +152,7 @@ class AuditEvent(Base):
 
 # The self-service tables share this metadata (Conversation.citizen_id points at one of them).
 from desk_api import channel_models as _channel_models  # noqa: E402, F401
+from desk_api import deadline_models as _deadline_models  # noqa: E402, F401  (issue 6, plazos)
 from desk_api import desk_models as _desk_models  # noqa: E402, F401
 from desk_api import miespacio_models as _miespacio_models  # noqa: E402, F401  # issue 6
 from desk_api.selfservice import models as _selfservice_models  # noqa: E402, F401

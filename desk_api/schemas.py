@@ -12,6 +12,7 @@ from stdnum import exceptions as stdnum_errors
 from stdnum.es import nie as stdnum_nie
 from stdnum.es import nif as stdnum_nif
 
+from desk_api.deadline_schemas import DeadlineOut  # issue 6, plazos
 from desk_api.models import Agent, Conversation, Derivation, Message, Unit
 
 
@@ -111,6 +112,8 @@ class ConversationSummary(BaseModel):
     handoff: dict[str, Any] | None
     # The inbox, the search and the detail fill it; live events that did not load it send null.
     labels: list[LabelOut] | None = None
+    # Issue 6 (plazos): the inbox and the detail fill it (``services.deadlines.annotate``).
+    deadline: DeadlineOut | None = None
 
     @classmethod
     def of(

@@ -18,7 +18,7 @@ from desk_api.schemas import (
     ResolveIn,
     UnitOut,
 )
-from desk_api.services import assist, attachments, deliveries, desk, inbox
+from desk_api.services import assist, attachments, deadlines, deliveries, desk, inbox
 from desk_api.services import labels as label_service
 from knowledge.base import KnowledgeBase
 
@@ -33,6 +33,7 @@ async def _detail(ctx_session: SessionDep, conversation: Conversation) -> Conver
     summary = ConversationSummary.of(
         conversation, messages[-1].text if messages else None, tags.get(conversation.id, [])
     )
+    await deadlines.annotate(ctx_session, [summary])  # issue 6, plazos
     return ConversationDetail(
         **summary.model_dump(),
         messages=await attachments.with_attachments(ctx_session, messages),
@@ -59,9 +60,10 @@ async def list_conversations(
     q: str | None = Query(default=None, max_length=200, description="Words in the transcript"),
     limit: int = Query(default=inbox.DEFAULT_LIMIT, ge=1, le=inbox.MAX_LIMIT),
     before: str | None = Query(default=None, max_length=512, description="X-Next-Cursor"),
+    deadline: Literal["breached", "due_soon"] | None = Query(default=None),
 ) -> list[ConversationSummary]:
     """One page of a view; the next page's cursor comes in the ``X-Next-Cursor`` header."""
-    query = inbox.InboxQuery(view, channel or None, label, q, limit, before or None)
+    query = inbox.InboxQuery(view, channel or None, label, q, limit, before or None, deadline)
     found = await inbox.page(session, agent, query)
     if found.next_cursor:
         response.headers["X-Next-Cursor"] = found.next_cursor

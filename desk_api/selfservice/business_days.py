@@ -50,17 +50,35 @@ class CaseSettings(BaseSettings):
 
 
 class BusinessCalendar:
-    """National and Extremadura holidays plus the configured local ones, cached by year."""
+    """National and Extremadura holidays plus the configured local ones, cached by year.
 
-    def __init__(self, local_holidays: Iterable[date] = (), subdivision: str = "EX") -> None:
+    ``local_holidays`` are the seat's (they apply when no office is named); ``office_holidays``
+    maps an office's code to its municipality's local holidays (the offices feed's
+    ``local_holidays``), which apply instead to what is attended from that office."""
+
+    def __init__(
+        self,
+        local_holidays: Iterable[date] = (),
+        subdivision: str = "EX",
+        office_holidays: Mapping[str, Iterable[date]] | None = None,
+    ) -> None:
         self.subdivision = subdivision
         self.local_holidays = frozenset(local_holidays)
+        self.office_holidays = {
+            code: frozenset(days) for code, days in (office_holidays or {}).items()
+        }
         self._years: dict[int, Mapping[date, str]] = {}
         self._lock = threading.Lock()
 
-    def holiday(self, day: date) -> str | None:
+    def locals_of(self, office: str | None) -> frozenset[date]:
+        """The local holidays that apply: the office's if it is known, else the seat's."""
+        if office is not None and office in self.office_holidays:
+            return self.office_holidays[office]
+        return self.local_holidays
+
+    def holiday(self, day: date, office: str | None = None) -> str | None:
         """The holiday's name, or None on a day that is not a public holiday."""
-        if day in self.local_holidays:
+        if day in self.locals_of(office):
             return "Fiesta local"
         with self._lock:
             if day.year not in self._years:
@@ -71,8 +89,8 @@ class BusinessCalendar:
                 )
             return self._years[day.year].get(day)
 
-    def is_business_day(self, day: date) -> bool:
-        return day.weekday() < 5 and self.holiday(day) is None
+    def is_business_day(self, day: date, office: str | None = None) -> bool:
+        return day.weekday() < 5 and self.holiday(day, office) is None
 
 
 def registration_day(day: date, calendar: BusinessCalendar) -> date:

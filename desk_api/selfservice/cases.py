@@ -40,7 +40,7 @@ from desk_api.selfservice.business_days import (
     spanish_date,
 )
 from desk_api.selfservice.models import Case, CaseEvent, PiiValue
-from desk_api.services import desk_events
+from desk_api.services import deadlines, desk_events
 from desk_api.services.transcript import append_message, audit
 from knowledge.directory import Directory
 
@@ -160,6 +160,7 @@ async def create(
             continue
         break
     session.add(CaseEvent(case_id=case.id, kind="registrada", actor_type="citizen"))
+    await deadlines.start_case(session, case)  # issue 6, plazos
     audit(
         session,
         "case.create",
@@ -320,6 +321,7 @@ async def answer(
         )
     now = utcnow()
     case.status, case.answer, case.answered_at, case.updated_at = "respondida", text, now, now
+    await deadlines.on_case_done(session, case, now)  # issue 6, plazos
     session.add(
         CaseEvent(case_id=case.id, kind="respondida", actor_type="agent", actor_id=str(agent.id))
     )
@@ -357,6 +359,7 @@ async def close(session: AsyncSession, agent: Agent, code: str, note: str | None
     if case.status == "cerrada":
         raise Conflict("Esta queja o sugerencia ya está cerrada.")
     case.status, case.updated_at = "cerrada", utcnow()
+    await deadlines.on_case_done(session, case)  # issue 6, plazos
     session.add(
         CaseEvent(
             case_id=case.id,

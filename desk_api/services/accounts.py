@@ -9,7 +9,9 @@ from desk_api.errors import Conflict, InvalidInput, NotFound
 from desk_api.models import Agent, Unit
 from desk_api.security import hash_password
 
-ROLES = ("n1", "n2", "admin")
+# A supervisor sees every conversation like an administrator and receives the deadline
+# escalations (issue 6), but administers no accounts.
+ROLES = ("n1", "n2", "supervisor", "admin")
 MIN_PASSWORD = 10
 
 # Sample directory units for development and demos (clearly not the official DIR3 list).
@@ -23,6 +25,7 @@ DEMO_AGENTS = [
     ("informador", "Lucía Martín", "n1", None, "informador-n1"),
     ("especialista", "Javier Romero", "n2", "SAMPLE-DEP", "especialista-n2"),
     ("admin", "Administración de Tuatención", "admin", None, "admin-tuatencion"),
+    ("supervision", "Carmen Vidal", "supervisor", None, "supervision-tuatencion"),
 ]
 
 

@@ -18,7 +18,7 @@ from desk_api.errors import Forbidden, InvalidInput, Unavailable
 from desk_api.models import Agent, Conversation, utcnow
 from desk_api.schemas import AgentRef, AttentionIn, AttentionOut, OfficeOut, ProcedureOut
 from desk_api.selfservice.models import Citizen
-from desk_api.services import desk_events
+from desk_api.services import deadlines, desk_events
 from desk_api.services.desk import DeskContext
 from desk_api.services.transcript import append_message, audit
 from handoff.contract import Controller, State, Tier
@@ -93,6 +93,7 @@ async def register(ctx: DeskContext, agent: Agent, body: AttentionIn) -> Attenti
     )
     session.add(attention)
     await session.flush()
+    await deadlines.start_attention(session, conversation, body.office_code, body.outcome, now)
     audit(
         session,
         "attention.created",

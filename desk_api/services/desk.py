@@ -15,7 +15,7 @@ from desk_api.errors import Conflict, Forbidden, NotFound
 from desk_api.live import LiveHub
 from desk_api.models import Agent, Conversation, Derivation, Message, Unit, utcnow
 from desk_api.schemas import ConversationSummary, MessageOut
-from desk_api.services import csat, desk_events  # csat: issue 6
+from desk_api.services import csat, deadlines, desk_events  # csat, deadlines: issue 6
 from desk_api.services.transcript import append_message, audit
 from handoff import notices
 from handoff.contract import Controller, State, Tier
@@ -163,6 +163,7 @@ async def resolve(
     _require_assignee(agent, conversation)
     conversation.controller = Controller.BOT
     conversation.state = State.RESOLVED
+    await deadlines.on_resolved(ctx.session, conversation_id)  # issue 6, plazos
     notice = await append_message(ctx.session, conversation_id, "system", notices.resolved())
     audit(
         ctx.session,

@@ -34,10 +34,17 @@ def publish_messages(hub: LiveHub, conversation: Conversation, messages: list[Me
 
 def visible_to(agent: Agent, event: dict[str, Any]) -> bool:
     """Same rule as the desk's queries, applied to a live event's conversation summary."""
+    audience = event.get("audience")  # issue 6, plazos: escalations, a case's unit
+    if audience == "supervisor":
+        return agent.role == "supervisor"
+    if audience == "unit":
+        unit_code = event.get("unit_code")
+        own = agent.unit is not None and agent.unit.code == unit_code
+        return agent.role in ("admin", "supervisor") or (agent.role == "n2" and own)
     conversation = event.get("conversation") or {}
     if conversation.get("handed_off_at") is None:
         return False
-    if agent.role == "admin":
+    if agent.role in ("admin", "supervisor"):
         return True
     if agent.role == "n1":
         return True

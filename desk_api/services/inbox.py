@@ -26,7 +26,7 @@ from desk_api.desk_models import ConversationLabel
 from desk_api.errors import InvalidInput
 from desk_api.models import Agent, Conversation, Message, as_utc
 from desk_api.schemas import ConversationSummary
-from desk_api.services import labels, search
+from desk_api.services import deadlines, labels, search
 from desk_api.services.desk import visible
 from desk_api.services.transcript import last_texts
 from handoff.contract import State, Tier
@@ -45,6 +45,7 @@ class InboxQuery:
     q: str | None = None
     limit: int = DEFAULT_LIMIT
     before: str | None = None  # the previous page's ``next_cursor``
+    deadline: str | None = None  # breached | due_soon (issue 6, plazos)
 
 
 @dataclass
@@ -66,6 +67,8 @@ async def page(session: AsyncSession, agent: Agent, query: InboxQuery) -> InboxP
                 ConversationLabel.label_id == query.label,
             )
         )
+    if query.deadline is not None:
+        statement = statement.where(deadlines.inbox_filter(query.deadline))
     if query.q is not None:
         await search.prepare(session)
         statement = statement.where(
@@ -89,6 +92,7 @@ async def page(session: AsyncSession, agent: Agent, query: InboxQuery) -> InboxP
     previews = await last_texts(session, ids)
     tags = await labels.of_conversations(session, ids)
     items = [ConversationSummary.of(c, previews.get(c.id), tags.get(c.id, [])) for c in rows]
+    await deadlines.annotate(session, items)
     cursor = None
     if more:
         last = rows[-1]

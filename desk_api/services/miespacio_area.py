@@ -32,6 +32,7 @@ from desk_api.miespacio_models import MiespacioPreferences
 from desk_api.models import Conversation, Message, as_utc, utcnow
 from desk_api.selfservice.miespacio import EMAIL, PHONE, mask_destination
 from desk_api.selfservice.models import Case, CaseEvent, Citizen, CitizenIdentity
+from desk_api.services import deadlines
 from desk_api.services.transcript import audit, last_texts, messages_after
 from knowledge.feeds import Procedure, load_feed
 
@@ -55,10 +56,6 @@ STATE_NAMES = {
     "resolved": "Resuelta",
 }
 CASE_STATUS_NAMES = {"registrada": "Registrada", "respondida": "Respondida", "cerrada": "Cerrada"}
-# A conversation's legal deadline, once the deadlines engine exists (the integrator plugs
-# ``deadline_of`` in here); None: not known, and the page says nothing about it.
-DeadlineOf = Callable[[AsyncSession, Conversation], Awaitable[date | datetime | None]]
-conversation_deadline: DeadlineOf | None = None
 CHAT_EVENTS = {"message", "controller"}
 DESK_EVENTS = {"message.created", "conversation.updated", "conversation.queued"}
 
@@ -132,10 +129,17 @@ class ConversationItem:
     writable: bool
 
 
+async def _resolution_due(session: AsyncSession, conversation: Conversation) -> datetime | None:
+    """The legal deadline for an answer while the conversation is open (None: never handed
+    to a person, or already resolved: the page then says nothing about it)."""
+    found = await deadlines.deadline_of(session, conversation)
+    return None if found is None or found.resolved_at else found.resolution_due
+
+
 async def _item(
     session: AsyncSession, conversation: Conversation, last: str | None
 ) -> ConversationItem:
-    deadline = await conversation_deadline(session, conversation) if conversation_deadline else None
+    deadline = await _resolution_due(session, conversation)
     return ConversationItem(
         id=conversation.id,
         channel=conversation.channel,

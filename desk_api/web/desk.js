@@ -15,7 +15,7 @@ const TOAST_MS = 9000;
 const POLL_MS = 20000;
 const TICK_MS = 30000;
 
-const ROLE_LABELS = { n1: 'Informador N1', n2: 'Especialista N2', admin: 'Administrador' };
+const ROLE_LABELS = { n1: 'Informador N1', n2: 'Especialista N2', supervisor: 'Supervisión', admin: 'Administrador' };
 const TIER_LABELS = { n1: 'N1', n2: 'N2' };
 const STATE_LABELS = {
   bot: 'Con el asistente',
@@ -354,6 +354,7 @@ const els = {
   inbox: $('inbox'),
   filterChannel: $('filter-channel'),
   filterLabel: $('filter-label'),
+  filterDeadline: $('filter-deadline'), // issue 6, plazos
   searchForm: $('search-form'),
   searchQ: $('search-q'),
   searchError: $('search-error'),
@@ -428,7 +429,7 @@ const state = {
   lists: emptyLists(),
   cursors: {}, // vista → cursor de la página siguiente (cabecera X-Next-Cursor)
   loadedViews: new Set(),
-  filters: { channel: '', label: '' },
+  filters: { channel: '', label: '', deadline: '' },
   labelCatalogue: [],
   detailLabels: [],
   labelsFor: null,
@@ -532,8 +533,9 @@ function logout(info = '') {
   state.lists = emptyLists();
   state.cursors = {};
   state.loadedViews = new Set();
-  state.filters = { channel: '', label: '' };
+  state.filters = { channel: '', label: '', deadline: '' };
   els.filterChannel.value = '';
+  els.filterDeadline.value = ''; // issue 6, plazos
   els.filterLabel.value = '';
   state.labelCatalogue = [];
   state.detailLabels = [];
@@ -752,7 +754,8 @@ async function refreshLists() {
         limit: Math.min(MAX_PAGE, Math.max(PAGE_SIZE, state.lists[view].length)),
       })));
       if (session !== state.session) return;
-      if (filters.channel !== state.filters.channel || filters.label !== state.filters.label) {
+      if (filters.channel !== state.filters.channel || filters.label !== state.filters.label
+        || filters.deadline !== state.filters.deadline) {
         state.refreshAgain = true;
         return;
       }
@@ -785,6 +788,7 @@ function listParams(view, { before = null, limit = PAGE_SIZE } = {}) {
   const params = new URLSearchParams({ view, limit: String(limit) });
   if (state.filters.channel) params.set('channel', state.filters.channel);
   if (state.filters.label) params.set('label', state.filters.label);
+  if (state.filters.deadline) params.set('deadline', state.filters.deadline); // issue 6, plazos
   if (before) params.set('before', before);
   return params;
 }
@@ -823,6 +827,7 @@ function patchLists(summary) {
   if (!summary || !summary.id) return;
   const patch = { ...summary };
   if (!Array.isArray(patch.labels)) delete patch.labels; // a live event that did not load them
+  if (!patch.deadline) delete patch.deadline; // issue 6: the same for the deadline
   for (const view of VIEWS) {
     const list = state.lists[view];
     const index = list.findIndex((c) => c.id === summary.id);
@@ -846,7 +851,7 @@ function renderList() {
     ? document.activeElement.closest('.conv-item').dataset.id
     : null;
 
-  const filtered = Boolean(state.filters.channel || state.filters.label);
+  const filtered = Boolean(state.filters.channel || state.filters.label || state.filters.deadline);
   if (state.listsError) setAlert(els.listStatus, state.listsError);
   else if (!state.listsLoaded || !state.loadedViews.has(state.view)) {
     setAlert(els.listStatus, 'Cargando conversaciones…');
@@ -896,6 +901,7 @@ function listItem(c) {
       h('span', { class: `badge badge--state badge--${c.state}` }, label(STATE_LABELS, c.state)),
       c.tier ? h('span', { class: 'badge badge--tier' }, TIER_LABELS[c.tier] || c.tier) : null,
       unread ? h('span', { class: 'badge badge--unread' }, 'Mensaje nuevo') : null,
+      window.TuaDeadlines ? window.TuaDeadlines.badge(c.deadline) : null, // issue 6, plazos
     ),
     reason || intent
       ? h(
@@ -1162,6 +1168,7 @@ function renderMeta(d) {
     metaRow('Unidad', d.unit && d.unit.name ? d.unit.name : '—'),
     metaRow('Atendida por', assignedText(d.assigned_agent)),
   ];
+  if (d.deadline && window.TuaDeadlines) rows.push(metaRow('Plazo', ...window.TuaDeadlines.detail(d.deadline)));
   if (d.handed_off_at) {
     rows.push(metaRow('Traspaso', timeEl(d.handed_off_at, { full: true }), ' (', agoEl('', d.handed_off_at), ')'));
   }
@@ -1832,7 +1839,7 @@ function describeQueued(c) {
 function inMyQueue(c) {
   const agent = state.agent;
   if (!agent || c.state !== 'queued') return false;
-  if (agent.role === 'admin') return true;
+  if (agent.role === 'admin' || agent.role === 'supervisor') return true;
   if (agent.role === 'n1') return c.tier !== 'n2';
   return c.tier === 'n2' && Boolean(agent.unit && c.unit && agent.unit.code === c.unit.code);
 }
@@ -1965,6 +1972,9 @@ function handleWsEvent(data) {
       break;
     }
     default:
+      if (String(data.type).startsWith('deadline.') && window.TuaDeadlines) { // issue 6, plazos
+        window.TuaDeadlines.onEvent(data, { state, toast, patchLists, setView, selectConversation, inMyQueue });
+      }
       break;
   }
 }
@@ -2007,6 +2017,7 @@ function bindUi() {
   els.listMore.addEventListener('click', loadMore);
   els.filterChannel.addEventListener('change', onFilterChange);
   els.filterLabel.addEventListener('change', onFilterChange);
+  els.filterDeadline.addEventListener('change', onFilterChange); // issue 6, plazos
   els.labelAddButton.addEventListener('click', addDetailLabel);
   els.searchForm.addEventListener('submit', runSearch);
   els.searchClose.addEventListener('click', () => closeSearch({ focus: true }));
@@ -2759,7 +2770,9 @@ async function loadLabelCatalogue() {
 }
 
 function onFilterChange() {
-  state.filters = { channel: els.filterChannel.value, label: els.filterLabel.value };
+  state.filters = {
+    channel: els.filterChannel.value, label: els.filterLabel.value, deadline: els.filterDeadline.value,
+  };
   state.lists = emptyLists();
   state.cursors = {};
   state.loadedViews = new Set();

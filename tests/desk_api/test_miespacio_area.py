@@ -236,6 +236,10 @@ async def test_overview_transcript_and_writing_into_a_conversation(app: App) -> 
     assert consultas[telegram]["titulo"] == "Consulta por Telegram"
     assert consultas[telegram]["resumen"] == "Le explico los pasos."
     assert consultas[chat.conversation_id]["estado"] == "En espera de una persona"
+    # Handed to a person: the legal deadline for the answer shows; with the assistant: none.
+    due = datetime.fromisoformat(consultas[chat.conversation_id]["plazo"])
+    assert timedelta(hours=1) < due - datetime.now(UTC) < timedelta(days=40)
+    assert consultas[telegram]["plazo"] is None
     assert {i["id"] for i in sections[1]["elementos"]} == {"QS-2026-000001", "QS-2026-000002"}
 
     detail = (await browser.get("/casos/qs-2026-000001")).json()
