@@ -38,6 +38,7 @@ from desk_api.routes import (
     live,
     miespacio,
     pages,
+    participation,  # issue 6, participación
     payments,
     sandbox,
     selfservice,
@@ -164,6 +165,7 @@ def create_app(
         citizens.router,
         *payments.routers,
         *desk_tools.routers,  # issue 6, desk tools helper (lead: keep)
+        *participation.routers,  # issue 6, participación
         *registry.routers(),
     ):
         app.include_router(router)

@@ -153,4 +153,5 @@ class AuditEvent(Base):
 # The self-service tables share this metadata (Conversation.citizen_id points at one of them).
 from desk_api import channel_models as _channel_models  # noqa: E402, F401
 from desk_api import desk_models as _desk_models  # noqa: E402, F401
+from desk_api import participation_models as _participation_models  # noqa: E402, F401
 from desk_api.selfservice import models as _selfservice_models  # noqa: E402, F401
