@@ -19,7 +19,7 @@ function size(bytes) {
 function proposal(item) {
   const li = el('li', { className: 'proposal' },
     el('h4', { textContent: item.titulo }),
-    el('p', { className: 'meta', textContent: `Publicada el ${when.format(new Date(item.fecha))}` }),
+    el('p', { className: 'meta', textContent: `Enviada el ${when.format(new Date(item.fecha))}` }),
     el('p', { textContent: item.texto }));
   if (item.respuesta) {
     li.append(el('div', { className: 'answer' },
