@@ -140,7 +140,7 @@ class ProcesoPublico(BaseModel):
 
 
 class PropuestaIn(BaseModel):
-    proceso: int
+    proceso: int = Field(ge=1, le=2_147_483_647)
     titulo: str = Field(max_length=MAX_PROPOSAL_TITLE)
     texto: str = Field(max_length=MAX_PROPOSAL_TEXT)
 

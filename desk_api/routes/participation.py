@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Query, Request, UploadFile, WebSocket, status
+from fastapi import APIRouter, File, Path, Query, Request, UploadFile, WebSocket, status
 from fastapi.responses import FileResponse
 
 from connectors.attachments import AttachmentStore
@@ -44,6 +44,8 @@ pages = APIRouter(include_in_schema=False)
 routers = (desk_router, public_router, bot_router, pages)
 
 ProposalStatusQuery = Literal["received", "published", "rejected", "answered"]
+# A database integer: a larger id is a 422, never an overflow (500) in PostgreSQL.
+RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 def _data(body: ProcessIn) -> participation.ProcessData:
@@ -86,34 +88,34 @@ async def create_process(
 
 
 @desk_router.get("/processes/{process_id}", response_model=ProcessOut)
-async def get_process(process_id: int, agent: CurrentAgent, session: SessionDep) -> ProcessOut:
+async def get_process(process_id: RowId, agent: CurrentAgent, session: SessionDep) -> ProcessOut:
     return await participation.get_process(session, agent, process_id)
 
 
 @desk_router.put("/processes/{process_id}", response_model=ProcessOut)
 async def update_process(
-    process_id: int, body: ProcessIn, agent: CurrentAgent, session: SessionDep, hub: HubDep
+    process_id: RowId, body: ProcessIn, agent: CurrentAgent, session: SessionDep, hub: HubDep
 ) -> ProcessOut:
     return await participation.update_process(session, hub, agent, process_id, _data(body))
 
 
 @desk_router.post("/processes/{process_id}/publish", response_model=ProcessOut)
 async def publish_process(
-    process_id: int, agent: CurrentAgent, session: SessionDep, hub: HubDep
+    process_id: RowId, agent: CurrentAgent, session: SessionDep, hub: HubDep
 ) -> ProcessOut:
     return await participation.publish_process(session, hub, agent, process_id)
 
 
 @desk_router.post("/processes/{process_id}/close", response_model=ProcessOut)
 async def close_process(
-    process_id: int, agent: CurrentAgent, session: SessionDep, hub: HubDep
+    process_id: RowId, agent: CurrentAgent, session: SessionDep, hub: HubDep
 ) -> ProcessOut:
     return await participation.close_process(session, hub, agent, process_id)
 
 
 @desk_router.post("/processes/{process_id}/documents", response_model=DocumentOut, status_code=201)
 async def upload_document(
-    process_id: int,
+    process_id: RowId,
     agent: CurrentAgent,
     session: SessionDep,
     hub: HubDep,
@@ -143,7 +145,7 @@ async def download_document(
 
 @desk_router.get("/processes/{process_id}/proposals", response_model=list[ProposalOut])
 async def list_proposals(
-    process_id: int,
+    process_id: RowId,
     agent: CurrentAgent,
     session: SessionDep,
     status_: Annotated[ProposalStatusQuery | None, Query(alias="status")] = None,
@@ -153,7 +155,7 @@ async def list_proposals(
 
 @desk_router.post("/proposals/{proposal_id}/moderate", response_model=ProposalOut)
 async def moderate(
-    proposal_id: int, body: ModerationIn, agent: CurrentAgent, desk: DeskDep
+    proposal_id: RowId, body: ModerationIn, agent: CurrentAgent, desk: DeskDep
 ) -> ProposalOut:
     return await participation.moderate(
         desk.session, desk.gateway, desk.hub, agent, proposal_id, body.decision, body.reason
@@ -162,7 +164,7 @@ async def moderate(
 
 @desk_router.post("/proposals/{proposal_id}/answer", response_model=ProposalOut)
 async def answer(
-    proposal_id: int, body: AnswerIn, agent: CurrentAgent, desk: DeskDep
+    proposal_id: RowId, body: AnswerIn, agent: CurrentAgent, desk: DeskDep
 ) -> ProposalOut:
     return await participation.answer(
         desk.session, desk.gateway, desk.hub, agent, proposal_id, body.text
@@ -199,7 +201,7 @@ async def open_processes(session: SessionDep) -> list[ProcesoPublico]:
 
 
 @public_router.get("/procesos/{process_id}", response_model=ProcesoPublico)
-async def public_process(process_id: int, session: SessionDep) -> ProcesoPublico:
+async def public_process(process_id: RowId, session: SessionDep) -> ProcesoPublico:
     return await participation.public_process(session, process_id)
 
 

@@ -123,6 +123,7 @@ async def test_who_manages_processes_and_bad_input(web: str, login: Login) -> No
         (n2, "POST", f"/participation/processes/{oid}/close", None, 403),
         (n2, "POST", f"/participation/processes/{pid}/close", None, 409),  # a draft
         (n2, "GET", "/participation/processes/999999", None, 404),
+        (n2, "GET", "/participation/processes/99999999999", None, 422),  # no overflow (500)
     ]
     for agent, method, path, body, expected in refusals:
         response = await agent.call(method, path, json=body)
@@ -362,6 +363,7 @@ async def test_bad_proposals_are_refused_in_spanish(
     assert untitled.status_code == 422 and "título es demasiado corto" in untitled.json()["detail"]
     missing = await propose(web, token, 424242)
     assert missing.status_code == 404
+    assert (await propose(web, token, 2**40)).status_code == 422
     await n2.ok("POST", f"/participation/processes/{process['id']}/close")
     closed = await propose(web, token, process["id"])
     assert closed.status_code == 409 and "no está abierto" in closed.json()["detail"]
