@@ -466,3 +466,19 @@ async def test_moderation_races_have_one_winner(web: str, login: Login, settings
     with pytest.raises(NotFound):
         async with database(settings) as session:
             await participation.public_process(session, 987654)
+
+
+def test_analytics_never_see_personal_data() -> None:
+    proposal = Proposal(
+        id=7,
+        process_id=3,
+        channel="whatsapp",
+        status="received",
+        title=f"Soy {DNI}",
+        text="Llámenme al 612 345 678 o escriban a ana@correo.es: más autobuses a Zafra.",
+        created_at=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    record = participation.masked_for_analytics(proposal)
+    assert record["title"] == "Soy [DNI]"
+    assert record["text"] == "Llámenme al [TELEFONO] o escriban a [EMAIL]: más autobuses a Zafra."
+    assert "citizen_id" not in record and "conversation_id" not in record
