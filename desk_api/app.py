@@ -39,8 +39,9 @@ from desk_api.routes import (
     health,
     live,
     miespacio,
-    miespacio_area,  # issue 6, Miespacio web area
+    miespacio_area,
     pages,
+    participation,
     payments,
     sandbox,
     selfservice,
@@ -163,7 +164,7 @@ def create_app(
         selfservice.router,
         miespacio.router,
         miespacio.pages,
-        *miespacio_area.routers,  # issue 6, Miespacio web area
+        *miespacio_area.routers,
         sandbox.router,
         expedientes.router,
         cases.router,
@@ -178,6 +179,7 @@ def create_app(
         citizens.router,
         *payments.routers,
         *desk_tools.routers,
+        *participation.routers,
         *registry.routers(),
     ):
         app.include_router(router)

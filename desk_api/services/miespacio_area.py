@@ -5,8 +5,9 @@ Every query starts from ``owned_conversations(citizen_id)``: the conversations l
 account, and those of the channel identities (Telegram chat, WhatsApp number, web chat) the
 citizen verified. Anything else is "not found", never "forbidden", so ids are not confirmed.
 
-The overview is a list of ``Section``s; adding one (the participation proposals, say) is one
-``register_section(...)`` line with a loader that returns ``SectionItem``s.
+The overview is the ``SECTIONS`` tuple: conversations, complaints and suggestions, and the
+participation proposals; adding one is one ``Section`` there, with a loader that returns
+``SectionItem``s (``adapt`` builds one from any ``fetch(session, citizen_id)``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from desk_api.miespacio_models import MiespacioPreferences
 from desk_api.models import Conversation, Message, as_utc, utcnow
 from desk_api.selfservice.miespacio import EMAIL, PHONE, mask_destination
 from desk_api.selfservice.models import Case, CaseEvent, Citizen, CitizenIdentity
-from desk_api.services import deadlines
+from desk_api.services import deadlines, participation
 from desk_api.services.transcript import audit, last_texts, messages_after
 from knowledge.feeds import Procedure, load_feed
 
@@ -362,17 +363,6 @@ class Section:
     empty: str = "No hay nada todavía."
 
 
-SECTIONS: list[Section] = []
-
-
-def register_section(section: Section) -> Section:
-    """Add a section to the overview (in this order); its key must be new."""
-    if any(s.key == section.key for s in SECTIONS):
-        raise ValueError(f"section {section.key!r} already registered")
-    SECTIONS.append(section)
-    return section
-
-
 def adapt(
     fetch: Callable[[AsyncSession, str], Awaitable[list[Any]]],
     *,
@@ -439,13 +429,15 @@ async def _case_section(session: AsyncSession, citizen_id: str) -> list[SectionI
     ]
 
 
-register_section(Section("consultas", "Mis consultas", _conversation_section,
-                         "No tiene consultas todavía."))  # fmt: skip
-register_section(Section("casos", "Mis quejas y sugerencias", _case_section,
-                         "No ha presentado quejas ni sugerencias."))  # fmt: skip
-# The integrator adds the participation proposals here, e.g.:
-# register_section(Section("propuestas", "Mis propuestas de participación",
-#                          adapt(participation.proposals_of_citizen)))
+SECTIONS: tuple[Section, ...] = (
+    Section("consultas", "Mis consultas", _conversation_section, "No tiene consultas todavía."),
+    Section("casos", "Mis quejas y sugerencias", _case_section,
+            "No ha presentado quejas ni sugerencias."),
+    Section("propuestas", "Mis propuestas de participación",
+            adapt(participation.proposals_of_citizen, title="titulo", status="estado_texto",
+                  updated_at="fecha", summary="proceso_titulo"),
+            "No ha enviado propuestas a los procesos de participación."),
+)  # fmt: skip
 
 
 async def overview(

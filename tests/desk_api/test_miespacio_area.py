@@ -10,7 +10,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,14 +22,14 @@ from bot.processes import free_port
 from desk_api.db import make_engine, make_sessionmaker
 from desk_api.errors import InvalidInput, Unauthorized
 from desk_api.miespacio_models import MiespacioLoginCode, MiespacioPreferences, MiespacioSession
-from desk_api.models import AuditEvent, Message, utcnow
+from desk_api.models import AuditEvent, Message, Unit, utcnow
+from desk_api.participation_models import ParticipatoryProcess, Proposal
 from desk_api.selfservice import smtp_catcher
 from desk_api.selfservice.mail import MailSender, MailSettings
 from desk_api.selfservice.miespacio import Miespacio, MiespacioSettings
 from desk_api.selfservice.outbox import Outbox
 from desk_api.selfservice.sms import FileSmsSender
 from desk_api.selfservice.smtp_catcher import SmtpCatcher
-from desk_api.services import miespacio_area as area
 from desk_api.services import miespacio_auth as auth
 from desk_api.services.miespacio_auth import COOKIE, LoginRules, MiespacioAreaSettings, hash_session
 from tests.support.clients import Citizen
@@ -545,31 +545,31 @@ async def test_a_code_opens_one_session_even_when_sent_twice_at_once(app: App) -
     await second.aclose()
 
 
-async def test_a_new_section_is_one_registration(app: App) -> None:
-    """What the integrator does for the participation proposals: one ``register_section`` with
-    ``adapt`` over a ``fetch(session, citizen_id)``; the page renders it like the others."""
+async def test_the_citizens_participation_proposals_are_a_section(app: App) -> None:
+    """Proposals sent from the account (Miespacio or a linked conversation) show with their
+    process and status; another citizen's never do."""
     citizen_id = await citizen(app.database_url, email=EMAIL)
-    seen: list[str] = []
-
-    async def proposals_of_citizen(_session: AsyncSession, who: str) -> list[dict[str, object]]:
-        seen.append(who)
-        return [{"id": 7, "title": "Más bancos en el parque", "status": "En estudio"}]
-
-    section = area.register_section(
-        area.Section("propuestas", "Mis propuestas", area.adapt(proposals_of_citizen,
-                     updated_at=None, link="#propuesta/{id}"))
-    )  # fmt: skip
-    try:
-        with pytest.raises(ValueError, match="already registered"):
-            area.register_section(section)
-        browser = Browser(app)
-        await browser.login(EMAIL)
-        sections = (await browser.get("/secciones")).json()
-        assert [s["clave"] for s in sections] == ["consultas", "casos", "propuestas"]
-        (item,) = sections[2]["elementos"]
-        assert item["titulo"] == "Más bancos en el parque" and item["estado"] == "En estudio"
-        assert item["id"] == "7" and item["enlace"] == "#propuesta/7"
-        assert seen == [citizen_id]  # asked for the signed-in citizen only
-        await browser.aclose()
-    finally:
-        area.SECTIONS.remove(section)
+    other_id = await citizen(app.database_url, email="otra@example.org")
+    async with database(app.database_url) as session:
+        unit = await session.scalar(select(Unit).limit(1))
+        assert unit is not None
+        process = ParticipatoryProcess(
+            unit_id=unit.id, title="Parques de Mérida", description="Ideas para los parques",
+            starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31), published_at=utcnow(),
+        )  # fmt: skip
+        session.add(process)
+        await session.flush()
+        for who, title in ((citizen_id, "Más bancos a la sombra"), (other_id, "Fuentes nuevas")):
+            session.add(
+                Proposal(process_id=process.id, title=title, text="…", citizen_id=who,
+                         channel="miespacio")
+            )  # fmt: skip
+        await session.commit()
+    browser = Browser(app)
+    await browser.login(EMAIL)
+    sections = (await browser.get("/secciones")).json()
+    assert [s["clave"] for s in sections] == ["consultas", "casos", "propuestas"]
+    (item,) = sections[2]["elementos"]
+    assert item["titulo"] == "Más bancos a la sombra"
+    assert item["resumen"] == "Parques de Mérida" and item["estado"]
+    await browser.aclose()
