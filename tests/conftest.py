@@ -25,6 +25,7 @@ from tests.support.clients import Citizen, DeskAgent
 from tests.support.servers import web_app_in_thread
 
 TABLES = [
+    "agent_availability", "conversation_snoozes",
     "satisfaction_surveys", "conversation_notes", "conversation_labels", "labels",
     "canned_answers",
     "deliveries", "inbound_receipts", "attachments", "desk_tasks", "in_person_attentions",
