@@ -24,6 +24,7 @@ from desk_api.db import make_engine, make_sessionmaker
 from desk_api.errors import DomainError
 from desk_api.live import LiveHub
 from desk_api.routes import (
+    assignment,  # issue 6, assignment
     attachments,
     attentions,
     auth,
@@ -55,6 +56,7 @@ from desk_api.selfservice.tramitacion import (
     TramitacionSettings,
     endpoint,
 )
+from desk_api.services.assignment import Assigner, AssignmentSettings
 from desk_api.settings import Settings, get_settings
 from knowledge.base import KnowledgeBase, KnowledgeUnavailable, shared
 from knowledge.settings import KnowledgeSettings, get_knowledge_settings
@@ -118,6 +120,10 @@ def create_app(
             ),
         )
         gateway.worker.start()
+        gateway.assignment = Assigner(  # issue 6: round-robin assignment and snoozes
+            app.state.sessions, gateway, app.state.hub, AssignmentSettings()
+        )
+        gateway.assignment.start()
         app.state.tramitacion = TramitacionClient.for_endpoint(tramitacion) if tramitacion else None
         case_settings = CaseSettings()  # TUA_CASES_*: deadlines, local holidays, default unit
         app.state.cases = CaseContext(case_settings, BusinessCalendar(case_settings.local_holidays))
@@ -131,6 +137,7 @@ def create_app(
             yield
         finally:
             await gateway.worker.stop()
+            await gateway.assignment.stop()
             for channel in app.state.channels:
                 await channel.aclose()
             await rasa.aclose()
@@ -161,6 +168,7 @@ def create_app(
         tasks.router,
         attentions.router,
         csat.router,  # issue 6, CSAT helper (lead: keep or move)
+        assignment.router,  # issue 6, assignment
         citizens.router,
         *payments.routers,
         *desk_tools.routers,  # issue 6, desk tools helper (lead: keep)

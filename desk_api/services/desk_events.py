@@ -7,6 +7,7 @@ from typing import Any
 from desk_api.live import DESK_TOPIC, LiveHub
 from desk_api.models import Agent, Conversation
 from desk_api.schemas import ConversationSummary, MessageOut
+from desk_api.services.supervision import can_supervise
 
 
 def publish_conversation(
@@ -33,7 +34,13 @@ def publish_messages(hub: LiveHub, conversation: Conversation, messages: list[Me
 
 
 def visible_to(agent: Agent, event: dict[str, Any]) -> bool:
-    """Same rule as the desk's queries, applied to a live event's conversation summary."""
+    """Same rule as the desk's queries, applied to a live event's conversation summary.
+    Events about agents rather than conversations name their ``audience``."""
+    audience = event.get("audience")
+    if audience is not None:  # issue 6, assignment: an agent's status and load
+        return agent.id in audience.get("agents", ()) or bool(
+            audience.get("supervisors") and can_supervise(agent)
+        )
     conversation = event.get("conversation") or {}
     if conversation.get("handed_off_at") is None:
         return False
