@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from bot.processes import free_port
 from desk_api.assignment_models import AgentAvailability
-from desk_api.models import AuditEvent, Conversation, Derivation, Message
+from desk_api.models import AuditEvent, Derivation, Message
 from desk_api.settings import Settings
 from tests.support.clients import EVENT_TIMEOUT, Citizen, DeskAgent, next_event
 from tests.support.db import database
