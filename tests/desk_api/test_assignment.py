@@ -29,14 +29,11 @@ Login = Callable[[str], Awaitable[DeskAgent]]
 ANSWER = "RESPUESTA-UNIDAD: la solicitud de dependencia está en fase de valoración"
 
 
-@pytest.fixture(autouse=True)
-def _no_knowledge_warm_up(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TUA_KB_WARM_UP", "false")  # these tests never ask the knowledge base
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def bot_down_settings(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
     """The real app with the bot down: citizens are handed off to N1 at their first message."""
+    monkeypatch.setenv("TUA_KB_WARM_UP", "false")  # these tests never ask the knowledge base
     return Settings(
         database_url=database_url,
         rasa_url=f"http://127.0.0.1:{free_port()}",
@@ -45,6 +42,11 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         identity_secret=SecretStr(secrets.token_urlsafe(32)),
         var_dir=tmp_path / "var",
     )
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    return bot_down_settings(database_url, tmp_path, monkeypatch)
 
 
 async def event_where(
