@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from bot.processes import free_port
 from desk_api.assignment_models import AgentAvailability
-from desk_api.models import AuditEvent, Derivation, Message
+from desk_api.models import AuditEvent, Conversation, Derivation, Message
 from desk_api.settings import Settings
 from tests.support.clients import EVENT_TIMEOUT, Citizen, DeskAgent, next_event
 from tests.support.db import database
@@ -352,3 +352,48 @@ async def test_the_periodic_sweep_assigns_what_was_missed(
         assert event["assignment"]["mode"] == "auto"
         assert (await detail(n1_b, cid))["assigned_agent"]["id"] == agents["informador2"]
         await n1_b.aclose()
+
+
+async def test_permissions_matrix(web: str, login: Login, settings: Settings) -> None:
+    """Every assignment endpoint × anonymous, n1, n2 of the unit, n2 of another unit, admin, on
+    a conversation derived to SAMPLE-DEP and held by its specialist."""
+    from tests.desk_api.test_inbox_views import add_conversation, agent_ids
+
+    async with database(settings) as s:
+        ids = await agent_ids(s)
+        cid = await add_conversation(
+            s, state="assigned", tier="n2", unit="SAMPLE-DEP", agent_id=ids["especialista"]
+        )
+        conversation = await s.get(Conversation, cid)
+        assert conversation is not None and conversation.unit_id is not None
+        s.add(Derivation(conversation_id=cid, from_agent_id=ids["informador"],
+                         to_unit_id=conversation.unit_id, reason="Dependencia"))  # fmt: skip
+        await s.commit()
+    roles = ("n1", "n2", "n2_other", "admin")
+    agents = {role: await login(role) for role in roles}
+    n1_id = agents["n1"].me["id"]
+    calls: list[tuple[str, str, dict[str, Any] | None, dict[str, int]]] = [
+        ("GET", "/agents", None, {"n1": 403, "n2": 403, "n2_other": 403, "admin": 200}),
+        ("PUT", f"/agents/{n1_id}/capacity", {"capacity": 3},
+         {"n1": 403, "n2": 403, "n2_other": 403, "admin": 200}),
+        ("POST", f"/conversations/{cid}/assign", {"agent_id": agents["n2"].me["id"]},
+         {"n1": 403, "n2": 403, "n2_other": 403, "admin": 409}),  # admin: already theirs
+        ("PUT", f"/conversations/{cid}/snooze", {"until_reply": True},
+         {"n1": 403, "n2": 200, "n2_other": 404, "admin": 403}),
+        ("DELETE", f"/conversations/{cid}/snooze", None,
+         {"n1": 403, "n2": 200, "n2_other": 404, "admin": 403}),
+        ("POST", f"/conversations/{cid}/return", {"answer": "Ya está resuelto."},
+         {"n1": 403, "n2_other": 404, "admin": 403, "n2": 200}),
+    ]  # fmt: skip
+    anonymous = DeskAgent(web)
+    for method, path, body, expected in calls:
+        assert (await anonymous.call(method, path, json=body)).status_code == 401, path
+        for role, code in expected.items():
+            response = await agents[role].call(method, path, json=body)
+            assert response.status_code == code, (method, path, role, response.text)
+    for path in ("/agents/me/status",):
+        assert (await anonymous.call("GET", path)).status_code == 401
+        for role in roles:
+            assert (await agents[role].call("GET", path)).status_code == 200
+    assert (await anonymous.call("POST", "/auth/logout")).status_code == 401
+    await anonymous.aclose()
