@@ -100,6 +100,22 @@ document.addEventListener('tua:session', () => {
   loadStatus();
 });
 
+/* ------------------------------------------------------------------ lista: «Pospuesta» */
+
+const snoozeFormat = new Intl.DateTimeFormat('es-ES', {
+  day: '2-digit', month: '2-digit', hour: '2-digit', minute: '2-digit',
+});
+
+function snoozeText(s) {
+  if (!s.until) return 'Pospuesta hasta que responda';
+  const when = new Date(/[zZ]|[+-]\d\d:\d\d$/.test(s.until) ? s.until : `${s.until}Z`);
+  return `Pospuesta hasta ${snoozeFormat.format(when)}`;
+}
+
+desk.listBadges.push((c) => (c.snooze
+  ? h('span', { class: 'badge badge--snoozed' }, snoozeText(c.snooze))
+  : null));
+
 /* ------------------------------------------------------------------ acciones del detalle */
 
 const btnSnooze = h('button', { id: 'btn-snooze', type: 'button', class: 'btn', hidden: true, 'aria-haspopup': 'dialog', onclick: () => openSnooze() }, 'Posponer');

@@ -14,6 +14,7 @@ const MAX_PAGE = 200;
 const TOAST_MS = 9000;
 const POLL_MS = 20000;
 const TICK_MS = 30000;
+const listBadges = []; // (conversation) => element | null, added by feature modules
 
 const ROLE_LABELS = { n1: 'Informador N1', n2: 'Especialista N2', admin: 'Administrador' };
 const TIER_LABELS = { n1: 'N1', n2: 'N2' };
@@ -903,6 +904,7 @@ function listItem(c) {
       h('span', { class: `badge badge--state badge--${c.state}` }, label(STATE_LABELS, c.state)),
       c.tier ? h('span', { class: 'badge badge--tier' }, TIER_LABELS[c.tier] || c.tier) : null,
       unread ? h('span', { class: 'badge badge--unread' }, 'Mensaje nuevo') : null,
+      listBadges.map((badge) => badge(c)), // feature modules (desk-assignment.js: «Pospuesta»)
     ),
     reason || intent
       ? h(
@@ -3255,7 +3257,7 @@ function closeSearch({ focus = false } = {}) {
 // What desk-assignment.js (and other feature modules) may use; they load after this module.
 window.tuaDesk = {
   api, h, toast, show, setAlert, timeEl, isMine, refreshLists, loadDetail, setView,
-  selectConversation, state, ROLE_LABELS, CHANNEL_LABELS,
+  selectConversation, state, listBadges, renderList, ROLE_LABELS, CHANNEL_LABELS,
 };
 
 initCases();

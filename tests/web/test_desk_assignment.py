@@ -112,7 +112,12 @@ async def test_status_auto_assignment_return_to_n1_and_snooze(
         0
     )
     await n1_page.click("#tab-snoozed")
-    await expect(n1_page.locator(f'.conv-item[data-id="{cid}"]')).to_be_visible()
+    snoozed = n1_page.locator(f'.conv-item[data-id="{cid}"]')
+    await expect(snoozed.locator(".badge--snoozed")).to_have_text("Pospuesta hasta que responda")
+    await n1_page.set_viewport_size({"width": 390, "height": 844})  # a phone: still usable
+    await expect(n1_page.locator("#agent-status")).to_be_visible()
+    await n1_page.screenshot(path=SHOTS / f"desk-snoozed-phone-{backend}.png", full_page=True)
+    await n1_page.set_viewport_size({"width": 1280, "height": 900})
     await citizen.say("Gracias, ¿entonces ya está valorada?")
     woken = n1_page.locator(".toast").filter(has_text="El ciudadano ha escrito")
     await expect(woken).to_be_visible()
