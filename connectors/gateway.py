@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -75,6 +75,14 @@ class Accepted:
     notices: list[MessageOut] = field(default_factory=list)
 
 
+class AssignmentHooks(Protocol):
+    """What the desk's automatic assignment needs to hear from the gateway (issue 6)."""
+
+    async def queued(self, conversation_id: str) -> None: ...
+
+    async def citizen_wrote(self, conversation_id: str) -> None: ...
+
+
 class Gateway:
     def __init__(
         self,
@@ -101,6 +109,8 @@ class Gateway:
         self.worker: DeliveryWorker | None = None
         # The app's knowledge base, for channels that suggest procedures (email); set by the app.
         self.knowledge: KnowledgeBase | None = None
+        # Automatic assignment and snoozes (desk_api.services.assignment); set by the app.
+        self.assignment: AssignmentHooks | None = None
 
     @property
     def rasa(self) -> RasaClient:
@@ -216,6 +226,8 @@ class Gateway:
                 return InboundResult(MessageOut.of(duplicate), [], controller)
         stored = _with_files(MessageOut.of(message), kept)
         desk_events.publish_messages(self._hub, conversation, [stored])
+        if controller == Controller.HUMAN and self.assignment is not None:
+            await self.assignment.citizen_wrote(conversation_id)  # a snoozed one wakes up
         if controller == Controller.HUMAN or not bot_text.strip():
             return InboundResult(stored, [], controller)
         rated = await csat.intercept(self, self._hub, conversation, stored, bot_text)  # issue 6
@@ -324,6 +336,8 @@ class Gateway:
         stored = _with_files(MessageOut.of(message), kept) if message else None
         desk_events.publish_messages(self._hub, conversation, [*([stored] if stored else [])])
         await self.deliver(conversation, notice_out)
+        if stored and conversation.controller == Controller.HUMAN and self.assignment is not None:
+            await self.assignment.citizen_wrote(conversation.id)  # a snoozed one wakes up
         return Accepted(
             status,
             conversation.id,
@@ -529,6 +543,8 @@ class Gateway:
             desk_events.publish_conversation(
                 self._hub, "conversation.queued", conversation, out[-1].text if out else None
             )
+            if self.assignment is not None:  # to an available informer with room, if any
+                await self.assignment.queued(conversation.id)
         return out, conversation.controller
 
     async def _hand_off(

@@ -24,6 +24,7 @@ from desk_api.db import make_engine, make_sessionmaker
 from desk_api.errors import DomainError
 from desk_api.live import LiveHub
 from desk_api.routes import (
+    assignment,  # issue 6, assignment
     attachments,
     attentions,
     audit,
@@ -59,6 +60,7 @@ from desk_api.selfservice.tramitacion import (
     TramitacionSettings,
     endpoint,
 )
+from desk_api.services.assignment import Assigner, AssignmentSettings
 from desk_api.services.calendar import get_settings as deadline_settings
 from desk_api.services.deadlines import DeadlineWorker
 from desk_api.settings import Settings, get_settings
@@ -124,10 +126,14 @@ def create_app(
             ),
         )
         gateway.worker.start()
-        app.state.deadlines = DeadlineWorker(  # issue 6, plazos: warnings and escalations
+        app.state.deadlines = DeadlineWorker(
             app.state.sessions, app.state.hub, deadline_settings().check_seconds
         )
         app.state.deadlines.start()
+        gateway.assignment = Assigner(
+            app.state.sessions, gateway, app.state.hub, AssignmentSettings()
+        )
+        gateway.assignment.start()
         app.state.tramitacion = TramitacionClient.for_endpoint(tramitacion) if tramitacion else None
         case_settings = CaseSettings()  # TUA_CASES_*: deadlines, local holidays, default unit
         app.state.cases = CaseContext(case_settings, BusinessCalendar(case_settings.local_holidays))
@@ -143,6 +149,7 @@ def create_app(
         finally:
             await gateway.worker.stop()
             await app.state.deadlines.stop()
+            await gateway.assignment.stop()
             for channel in app.state.channels:
                 await channel.aclose()
             await rasa.aclose()
@@ -176,6 +183,7 @@ def create_app(
         csat.router,
         audit.router,
         deadlines.router,
+        assignment.router,
         citizens.router,
         *payments.routers,
         *desk_tools.routers,

@@ -98,6 +98,18 @@ class LabelOut(BaseModel):
     color: str  # #rrggbb
 
 
+class SnoozeRef(BaseModel):
+    """Until when the assignee postponed the conversation (``until`` null: until the citizen
+    answers)."""
+
+    until: datetime | None
+    until_reply: bool
+
+    @classmethod
+    def of(cls, row: Any) -> SnoozeRef | None:
+        return None if row is None else cls(until=row.until, until_reply=row.until_reply)
+
+
 class ConversationSummary(BaseModel):
     id: str
     channel: str
@@ -114,6 +126,7 @@ class ConversationSummary(BaseModel):
     labels: list[LabelOut] | None = None
     # Issue 6 (plazos): the inbox and the detail fill it (``services.deadlines.annotate``).
     deadline: DeadlineOut | None = None
+    snooze: SnoozeRef | None = None  # «Posponer» (issue 6, assignment); the inbox fills it
 
     @classmethod
     def of(
@@ -145,6 +158,10 @@ class DerivationOut(BaseModel):
     reason: str
     by: AgentRef
     created_at: datetime
+    # N2 → N1 return: the unit's internal answer for N1 to relay (never sent to the citizen).
+    returned_at: datetime | None = None
+    returned_by: AgentRef | None = None
+    return_answer: str | None = None
 
     @classmethod
     def of(cls, derivation: Derivation) -> DerivationOut:
@@ -156,6 +173,13 @@ class DerivationOut(BaseModel):
             reason=derivation.reason,
             by=AgentRef(id=derivation.from_agent.id, full_name=derivation.from_agent.full_name),
             created_at=derivation.created_at,
+            returned_at=derivation.returned_at,
+            returned_by=(
+                AgentRef(id=derivation.returned_by.id, full_name=derivation.returned_by.full_name)
+                if derivation.returned_by
+                else None
+            ),
+            return_answer=derivation.return_answer,
         )
 
 

@@ -27,6 +27,7 @@ from tests.support.servers import web_app_in_thread
 TABLES = [
     "deadline_alerts", "deadlines",  # issue 6, plazos
     "participation_proposals", "participation_documents", "participation_processes",
+    "agent_availability", "conversation_snoozes",
     "satisfaction_surveys", "conversation_notes", "conversation_labels", "labels",
     "canned_answers",
     "miespacio_sessions", "miespacio_login_codes", "miespacio_preferences",  # issue 6, Miespacio

@@ -3,6 +3,7 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
+from desk_api.assignment_models import ConversationSnooze
 from desk_api.deps import CurrentAgent, DeskDep, SessionDep
 from desk_api.models import AuditEvent, Conversation, Unit
 from desk_api.schemas import (
@@ -16,6 +17,7 @@ from desk_api.schemas import (
     DeriveIn,
     MessageOut,
     ResolveIn,
+    SnoozeRef,
     UnitOut,
 )
 from desk_api.services import assist, attachments, deadlines, deliveries, desk, inbox
@@ -33,7 +35,8 @@ async def _detail(ctx_session: SessionDep, conversation: Conversation) -> Conver
     summary = ConversationSummary.of(
         conversation, messages[-1].text if messages else None, tags.get(conversation.id, [])
     )
-    await deadlines.annotate(ctx_session, [summary])  # issue 6, plazos
+    await deadlines.annotate(ctx_session, [summary])
+    summary.snooze = SnoozeRef.of(await ctx_session.get(ConversationSnooze, conversation.id))
     return ConversationDetail(
         **summary.model_dump(),
         messages=await attachments.with_attachments(ctx_session, messages),
@@ -54,7 +57,9 @@ async def list_conversations(
     agent: CurrentAgent,
     session: SessionDep,
     response: Response,
-    view: Literal["queue", "mine", "waiting", "unit", "resolved", "all"] = Query(default="queue"),
+    view: Literal["queue", "mine", "waiting", "snoozed", "unit", "resolved", "all"] = Query(
+        default="queue"
+    ),
     channel: str | None = Query(default=None, max_length=32),
     label: int | None = Query(default=None, description="A label's id"),
     q: str | None = Query(default=None, max_length=200, description="Words in the transcript"),

@@ -18,9 +18,9 @@ from desk_api.errors import Forbidden, InvalidInput, NotFound
 from desk_api.models import Agent, AuditEvent, as_utc
 from desk_api.services import spreadsheet
 from desk_api.services.spreadsheet import Period
+from desk_api.services.supervision import can_supervise
 from desk_api.services.transcript import audit
 
-AUDITORS = frozenset({"admin", "supervisor"})
 TIMEZONE = "Europe/Madrid"  # the days of a period are days in Spain
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
 EXPORT_BATCH = 1000
@@ -74,7 +74,7 @@ class AuditRow:
 
 
 def require_auditor(agent: Agent) -> None:
-    if agent.role not in AUDITORS:
+    if not can_supervise(agent):
         raise Forbidden(
             "Solo la supervisión y la administración pueden consultar el registro de auditoría."
         )

@@ -6,6 +6,7 @@ Every change is one transaction with its audit entry; live notifications go out 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 
 from sqlalchemy import Select, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -74,6 +75,7 @@ async def take(ctx: DeskContext, agent: Agent, conversation_id: str) -> Conversa
         if conversation.state == State.ASSIGNED:
             raise Conflict("Otro informador ya ha tomado esta conversación.")
         raise Conflict("La conversación no está esperando en la cola.")
+    await _assignment().on_assigned(ctx.session, conversation_id, agent.id)  # issue 6
     notice = await append_message(
         ctx.session,
         conversation_id,
@@ -152,7 +154,10 @@ async def derive(
         actor_id=agent.id,
         details={"unit_code": unit.code, "reason": reason, "derivation_id": derivation.id},
     )
-    return await _commit_and_notify(ctx, conversation_id, [notice], "conversation.queued")
+    await _commit_and_notify(ctx, conversation_id, [notice], "conversation.queued")
+    await _assignment().queued(ctx, conversation_id)  # issue 6: to an available N2 agent
+    await _assignment().released(ctx, agent.id, conversation_id)
+    return await get_visible_unchecked(ctx.session, conversation_id)
 
 
 async def resolve(
@@ -177,6 +182,7 @@ async def resolve(
     ctx.gateway.notify_controller(resolved)
     await ctx.gateway.resume_bot(conversation_id)
     await csat.ask(ctx, agent, resolved)  # issue 6: the citizen rates the attention (CSAT)
+    await _assignment().released(ctx, agent.id, conversation_id)  # issue 6: room for the next
     return resolved
 
 
@@ -196,6 +202,12 @@ async def transcript(session: AsyncSession, conversation_id: str) -> list[Messag
             select(Message).where(Message.conversation_id == conversation_id).order_by(Message.seq)
         )
     )
+
+
+def _assignment() -> ModuleType:
+    from desk_api.services import assignment  # builds on this module
+
+    return assignment
 
 
 def _require_tier(agent: Agent, conversation: Conversation) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from desk_api.live import DESK_TOPIC, LiveHub
 from desk_api.models import Agent, Conversation
 from desk_api.schemas import ConversationSummary, MessageOut
+from desk_api.services.supervision import can_supervise
 
 
 def publish_conversation(
@@ -33,11 +34,16 @@ def publish_messages(hub: LiveHub, conversation: Conversation, messages: list[Me
 
 
 def visible_to(agent: Agent, event: dict[str, Any]) -> bool:
-    """Same rule as the desk's queries, applied to a live event's conversation summary."""
-    audience = event.get("audience")  # issue 6, plazos: escalations, a case's unit
-    if audience == "supervisor":
+    """Same rule as the desk's queries, applied to a live event's conversation summary.
+    Events for some agents only name their ``audience``."""
+    audience = event.get("audience")
+    if isinstance(audience, dict):  # an agent's status and load: that agent and supervisors
+        return agent.id in audience.get("agents", ()) or bool(
+            audience.get("supervisors") and can_supervise(agent)
+        )
+    if audience == "supervisor":  # deadline escalations
         return agent.role == "supervisor"
-    if audience == "unit":
+    if audience == "unit":  # a case's deadline: its unit
         unit_code = event.get("unit_code")
         own = agent.unit is not None and agent.unit.code == unit_code
         return agent.role in ("admin", "supervisor") or (agent.role == "n2" and own)

@@ -5,6 +5,8 @@ Views (always inside ``visible(agent)``):
 - ``mine``: assigned to me and open; ``waiting``: those of mine whose last message is an
   agent's — waiting for the citizen to answer;
 - ``unit``: every conversation of my unit, whatever its state (N2 only);
+- ``snoozed``: mine, hidden by «Posponer» until their time or the citizen's answer (they
+  leave ``mine`` and ``waiting`` meanwhile);
 - ``resolved``: closed by a person; ``all``: everything I may see.
 
 Pages are ordered by (time, id) and continue from an opaque cursor (the last row's key), so a
@@ -22,16 +24,17 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, exists, literal, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from desk_api.assignment_models import ConversationSnooze
 from desk_api.desk_models import ConversationLabel
 from desk_api.errors import InvalidInput
 from desk_api.models import Agent, Conversation, Message, as_utc
-from desk_api.schemas import ConversationSummary
-from desk_api.services import deadlines, labels, search
+from desk_api.schemas import ConversationSummary, SnoozeRef
+from desk_api.services import deadlines, labels, search, snooze
 from desk_api.services.desk import visible
 from desk_api.services.transcript import last_texts
 from handoff.contract import State, Tier
 
-VIEWS = ("queue", "mine", "waiting", "unit", "resolved", "all")
+VIEWS = ("queue", "mine", "waiting", "snoozed", "unit", "resolved", "all")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 BAD_CURSOR = "El cursor de paginación no es válido para esta lista; vuelva a la primera página."
@@ -93,6 +96,9 @@ async def page(session: AsyncSession, agent: Agent, query: InboxQuery) -> InboxP
     tags = await labels.of_conversations(session, ids)
     items = [ConversationSummary.of(c, previews.get(c.id), tags.get(c.id, [])) for c in rows]
     await deadlines.annotate(session, items)
+    snoozes = await snooze.of_conversations(session, ids)
+    for item in items:
+        item.snooze = SnoozeRef.of(snoozes.get(item.id))
     cursor = None
     if more:
         last = rows[-1]
@@ -104,6 +110,13 @@ async def page(session: AsyncSession, agent: Agent, query: InboxQuery) -> InboxP
 
 def _view(agent: Agent, view: str) -> list[ColumnElement[bool]]:
     mine = [Conversation.assigned_agent_id == agent.id, Conversation.state == State.ASSIGNED]
+    snoozed = exists().where(
+        ConversationSnooze.conversation_id == Conversation.id,
+        ConversationSnooze.agent_id == agent.id,
+    )
+    if view == "snoozed":
+        return [*mine, snoozed]
+    mine.append(~snoozed)
     if view == "queue":
         conditions: list[ColumnElement[bool]] = [Conversation.state == State.QUEUED]
         if agent.role == "n1":

@@ -6,7 +6,7 @@ const API_BASE = '/api/desk';
 const TOKEN_KEY = 'tuatencion.desk.token';
 const AGENT_KEY = 'tuatencion.desk.agent';
 const BASE_TITLE = 'Escritorio del Informador — Tuatención';
-const VIEWS = ['queue', 'mine', 'waiting', 'unit', 'resolved', 'all'];
+const VIEWS = ['queue', 'mine', 'waiting', 'snoozed', 'unit', 'resolved', 'all'];
 // Listas que se cargan siempre (con su contador en la pestaña); las demás, al abrirlas.
 const COUNTED_VIEWS = ['queue', 'mine', 'waiting'];
 const PAGE_SIZE = 50;
@@ -14,6 +14,7 @@ const MAX_PAGE = 200;
 const TOAST_MS = 9000;
 const POLL_MS = 20000;
 const TICK_MS = 30000;
+const listBadges = []; // (conversation) => element | null, added by feature modules
 
 const ROLE_LABELS = { n1: 'Informador N1', n2: 'Especialista N2', supervisor: 'Supervisión', admin: 'Administrador' };
 const TIER_LABELS = { n1: 'N1', n2: 'N2' };
@@ -78,11 +79,18 @@ const ACTION_LABELS = {
   'note.added': 'Nota interna añadida',
   'label.added': 'Etiqueta añadida',
   'label.removed': 'Etiqueta quitada',
+  // Asignación (desk-assignment.js)
+  assign: 'Asignada automáticamente',
+  reassign: 'Reasignada por la supervisión',
+  return: 'Devuelta a N1 por la unidad',
+  snooze: 'Pospuesta',
+  'snooze.wake': 'Vuelve de «Pospuestas»',
 };
 const EMPTY_LIST_TEXT = {
   queue: 'No hay conversaciones esperando en su cola.',
   mine: 'No tiene conversaciones abiertas asignadas.',
   waiting: 'Ninguna de sus conversaciones espera la respuesta del ciudadano.',
+  snoozed: 'No tiene conversaciones pospuestas.',
   unit: 'No hay conversaciones de su unidad.',
   resolved: 'No hay conversaciones resueltas que pueda ver.',
   all: 'No hay conversaciones que pueda ver.',
@@ -706,6 +714,7 @@ function showApp({ fromLogin = false } = {}) {
     state.callbacksTimer = setInterval(refreshCallbackCount, CALLBACKS_POLL_MS);
   }
 
+  document.dispatchEvent(new CustomEvent('tua:session', { detail: state.agent })); // desk-assignment.js
   const fromHash = decodeURIComponent(window.location.hash.replace(/^#/, ''));
   if (fromHash) selectConversation(fromHash);
   if (fromLogin) els.tabs.find((t) => t.dataset.view === state.view).focus();
@@ -901,7 +910,8 @@ function listItem(c) {
       h('span', { class: `badge badge--state badge--${c.state}` }, label(STATE_LABELS, c.state)),
       c.tier ? h('span', { class: 'badge badge--tier' }, TIER_LABELS[c.tier] || c.tier) : null,
       unread ? h('span', { class: 'badge badge--unread' }, 'Mensaje nuevo') : null,
-      window.TuaDeadlines ? window.TuaDeadlines.badge(c.deadline) : null, // issue 6, plazos
+      window.TuaDeadlines ? window.TuaDeadlines.badge(c.deadline) : null,
+      listBadges.map((badge) => badge(c)), // feature modules (desk-assignment.js: «Pospuesta»)
     ),
     reason || intent
       ? h(
@@ -1150,6 +1160,7 @@ function renderDetail(detail) {
   setDeliveries(Array.isArray(detail.deliveries) ? detail.deliveries : []);
   renderHistory(detail);
   updateActions(detail);
+  document.dispatchEvent(new CustomEvent('tua:detail', { detail })); // desk-assignment.js
 
   if (els.auditPanel.open && (!previous || previous.updated_at !== detail.updated_at
     || previous.id !== detail.id)) {
@@ -1452,6 +1463,7 @@ function updateActions(d) {
     hint = 'Conversación resuelta. Si el ciudadano vuelve a pedir ayuda, aparecerá de nuevo en la cola.';
   } else hint = 'La atiende el asistente virtual; todavía no se ha traspasado a una persona.';
   els.replyHint.textContent = hint;
+  document.dispatchEvent(new CustomEvent('tua:actions', { detail: d })); // desk-assignment.js
 }
 
 /* ------------------------------------------------------------------ acciones */
@@ -1846,6 +1858,7 @@ function inMyQueue(c) {
 
 function handleWsEvent(data) {
   if (!data || typeof data !== 'object') return;
+  document.dispatchEvent(new CustomEvent('tua:live', { detail: data })); // desk-assignment.js
   switch (data.type) {
     case 'conversation.queued': {
       const c = data.conversation;
@@ -3254,6 +3267,12 @@ function closeSearch({ focus = false } = {}) {
   setAlert(els.searchError, '');
   if (focus) els.searchQ.focus();
 }
+
+// What desk-assignment.js (and other feature modules) may use; they load after this module.
+window.tuaDesk = {
+  api, h, toast, show, setAlert, timeEl, isMine, refreshLists, loadDetail, setView,
+  selectConversation, state, listBadges, renderList, ROLE_LABELS, CHANNEL_LABELS,
+};
 
 initCases();
 initSections();

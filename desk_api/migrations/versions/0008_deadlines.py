@@ -3,7 +3,7 @@
 ``agents.role`` grows to 16 characters for the new ``supervisor`` role.
 
 Revision ID: 0008
-Revises: 0010
+Revises: 0007
 Create Date: 2026-12-06 05:10:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0010"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,6 +1,6 @@
 """miespacio web area: login codes, browser sessions, citizen preferences
 
-Revision ID: 0010
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-06 05:00:00
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010"
+revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
