@@ -19,3 +19,9 @@ async def webchat_page() -> FileResponse:
 @router.get("/desk")
 async def desk_page() -> FileResponse:
     return FileResponse(DESK_DIR / "desk.html", media_type="text/html")
+
+
+@router.get("/desk/ajustes")
+async def desk_settings_page() -> FileResponse:
+    """Labels and canned answers: the admin keeps the labels, units their ready answers."""
+    return FileResponse(DESK_DIR / "settings.html", media_type="text/html")

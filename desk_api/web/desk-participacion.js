@@ -15,7 +15,9 @@ const CHANNELS = { webchat: 'chat web', whatsapp: 'WhatsApp', telegram: 'Telegra
 const $ = (id) => document.getElementById(id);
 const day = new Intl.DateTimeFormat('es-ES', { dateStyle: 'long', timeZone: 'UTC' });
 const moment = new Intl.DateTimeFormat('es-ES', { dateStyle: 'short', timeStyle: 'short' });
-const state = { token: null, agent: null, processes: [], current: null, editing: null };
+// drafts: what the agent is writing in a proposal's reason/answer box, by the box's id, so a
+// live update (another agent's action, or the echo of one's own) never wipes it.
+const state = { token: null, agent: null, processes: [], current: null, editing: null, drafts: {} };
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -150,8 +152,16 @@ async function renderProposals() {
   const filter = $('d-filter').value;
   const query = filter ? `?status=${filter}` : '';
   const proposals = await (await api('GET', `/processes/${p.id}/proposals${query}`)).json();
+  const focused = document.activeElement && document.activeElement.id;
   $('d-proposals').replaceChildren(...(proposals.length ? proposals.map((x) => proposalView(p, x))
     : [el('p', { className: 'status', textContent: 'No hay propuestas con ese filtro.' })]));
+  if (focused && $('d-proposals').querySelector(`[id="${focused}"]`)) $(focused).focus();
+}
+
+function draftBox(id, maxLength) {
+  const box = el('textarea', { id, maxLength, value: state.drafts[id] || '' });
+  box.addEventListener('input', () => { state.drafts[id] = box.value; });
+  return box;
 }
 
 function proposalView(process, proposal) {
@@ -168,19 +178,23 @@ function proposalView(process, proposal) {
   if (!process.may_manage) return box;
   if (proposal.status === 'received') {
     const reasonId = `motivo-${proposal.id}`;
-    const reason = el('textarea', { id: reasonId, maxLength: 2000 });
+    const reason = draftBox(reasonId, 2000);
     const publish = el('button', { type: 'button', className: 'action primary', textContent: 'Publicar' });
     const reject = el('button', { type: 'button', className: 'action', textContent: 'No publicar' });
     publish.addEventListener('click', () => act(() => moderate(proposal, 'publish', null), 'Propuesta publicada.'));
-    reject.addEventListener('click', () => act(() => moderate(proposal, 'reject', reason.value), 'Propuesta no publicada; se ha informado a la persona.'));
+    reject.addEventListener('click', () => act(async () => {
+      await moderate(proposal, 'reject', reason.value);
+      delete state.drafts[reasonId];
+    }, 'Propuesta no publicada; se ha informado a la persona.'));
     box.append(el('label', { htmlFor: reasonId, textContent: 'Motivo si no se publica (se le comunica a la persona)' }),
       reason, el('div', { className: 'row' }, publish, reject));
   } else if (proposal.status === 'published') {
     const answerId = `respuesta-${proposal.id}`;
-    const text = el('textarea', { id: answerId, maxLength: 4000 });
+    const text = draftBox(answerId, 4000);
     const send = el('button', { type: 'button', className: 'action primary', textContent: 'Responder' });
     send.addEventListener('click', () => act(async () => {
       await api('POST', `/proposals/${proposal.id}/answer`, { text: text.value });
+      delete state.drafts[answerId];
       await refresh();
     }, 'Respuesta publicada y enviada a la persona.'));
     box.append(el('label', { htmlFor: answerId, textContent: 'Respuesta pública de la unidad' }), text,

@@ -230,7 +230,7 @@ async def test_overview_transcript_and_writing_into_a_conversation(app: App) -> 
     await browser.login(EMAIL)
 
     sections = (await browser.get("/secciones")).json()
-    assert [s["clave"] for s in sections] == ["consultas", "casos"]
+    assert [s["clave"] for s in sections] == ["consultas", "casos", "propuestas"]
     consultas = {item["id"]: item for item in sections[0]["elementos"]}
     assert set(consultas) == {chat.conversation_id, telegram}
     assert consultas[telegram]["titulo"] == "Consulta por Telegram"
@@ -551,8 +551,9 @@ async def test_the_citizens_participation_proposals_are_a_section(app: App) -> N
     citizen_id = await citizen(app.database_url, email=EMAIL)
     other_id = await citizen(app.database_url, email="otra@example.org")
     async with database(app.database_url) as session:
-        unit = await session.scalar(select(Unit).limit(1))
-        assert unit is not None
+        unit = Unit(code="A11990001", name="Servicio de Parques")
+        session.add(unit)
+        await session.flush()
         process = ParticipatoryProcess(
             unit_id=unit.id, title="Parques de Mérida", description="Ideas para los parques",
             starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31), published_at=utcnow(),

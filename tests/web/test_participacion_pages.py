@@ -108,6 +108,24 @@ async def test_a_unit_runs_a_process_and_the_public_sees_it(
     await proposal.get_by_label("Respuesta pública de la unidad").fill(
         "La incluiremos en el borrador del plan."
     )
+    # While the answer is being written, another proposal arrives and the list is drawn again
+    # (live): what the agent was writing stays.
+    async with httpx.AsyncClient(base_url=web) as client:
+        another = await client.post(
+            "/api/selfservice/participacion/propuestas",
+            json={
+                "proceso": process_id,
+                "titulo": "Transporte nocturno",
+                "texto": "Un autobús nocturno los fines de semana entre los pueblos.",
+            },
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert another.status_code == 201, another.text
+    await expect(desk.locator("#d-proposals article")).to_have_count(2)
+    proposal = desk.locator("#d-proposals article", has_text="Bono de alquiler")
+    await expect(proposal.get_by_label("Respuesta pública de la unidad")).to_have_value(
+        "La incluiremos en el borrador del plan."
+    )
     await proposal.get_by_role("button", name="Responder").click()
     await expect(proposal).to_contain_text("Respondida")
 
