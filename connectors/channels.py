@@ -18,6 +18,18 @@ from desk_api.live import LiveHub, conversation_topic
 from desk_api.models import Conversation
 from desk_api.schemas import MessageOut
 
+# The channels by the ``channel`` a conversation stores, as citizens and informers read them.
+CHANNEL_NAMES = {
+    "webchat": "Chat web",
+    "telegram": "Telegram",
+    "whatsapp": "WhatsApp",
+    "email": "Correo electrónico",
+    "voz": "Teléfono",
+    "presencial": "Presencial",
+}
+# A phone call's or an office visit's transcript: nothing to write into afterwards.
+SPOKEN_CHANNELS = frozenset({"voz", "presencial"})
+
 
 @dataclass(frozen=True)
 class Capabilities:

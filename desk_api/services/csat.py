@@ -40,6 +40,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors import options
+from connectors.channels import CHANNEL_NAMES
 from desk_api.desk_models import SatisfactionSurvey
 from desk_api.errors import Forbidden
 from desk_api.live import LiveHub
@@ -82,14 +83,7 @@ REQUEST_OPENERS = frozenset({
     "ayudeme", "informacion", "hablar", "adios", "consulta", "pregunta",
 })  # fmt: skip
 
-CHANNEL_LABELS = {
-    "webchat": "Chat web",
-    "telegram": "Telegram",
-    "whatsapp": "WhatsApp",
-    "email": "Correo electrónico",
-    "voz": "Teléfono",
-    "presencial": "Presencial",
-}
+CHANNEL_LABELS = CHANNEL_NAMES
 NO_UNIT_KEY = "sin-unidad"
 NO_UNIT_LABEL = "Sin unidad (atención de N1)"
 

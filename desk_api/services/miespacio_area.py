@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connectors.channels import CHANNEL_NAMES, SPOKEN_CHANNELS
 from connectors.gateway import Gateway, InboundResult
 from desk_api.channel_models import Attachment, ChannelIdentity
 from desk_api.errors import InvalidInput, NotFound
@@ -42,14 +43,6 @@ logger = logging.getLogger(__name__)
 CONVERSATION_NOT_FOUND = "No existe esa conversación en su Miespacio."
 CASE_NOT_FOUND = "No existe esa queja o sugerencia en su Miespacio."
 LIST_LIMIT = 100
-CHANNEL_NAMES = {
-    "webchat": "Chat web",
-    "telegram": "Telegram",
-    "whatsapp": "WhatsApp",
-    "voice": "Teléfono",
-    "email": "Correo electrónico",
-    "sms": "SMS",
-}
 STATE_NAMES = {
     "bot": "Atendida por el asistente",
     "queued": "En espera de una persona",
@@ -151,7 +144,7 @@ async def _item(
         updated_at=as_utc(conversation.updated_at),
         created_at=as_utc(conversation.created_at),
         deadline=deadline,
-        writable=conversation.channel != "voice",  # a call's transcript is read-only
+        writable=conversation.channel not in SPOKEN_CHANNELS,  # a call's or a visit's record
     )
 
 
@@ -226,8 +219,11 @@ async def write(
     """The citizen writes into their conversation from Miespacio: through the gateway, like the
     web chat, so the bot or the desk (whoever holds it) answers, in the same transcript."""
     conversation = await owned_conversation(session, citizen_id, conversation_id)
-    if conversation.channel == "voice":
-        raise InvalidInput("Una llamada telefónica no se puede continuar por escrito.")
+    if conversation.channel in SPOKEN_CHANNELS:
+        raise InvalidInput(
+            "Una llamada o una visita a una oficina no se puede continuar por escrito; "
+            "escríbanos por el chat web o por otro canal."
+        )
     await session.close()  # the gateway writes in its own session (SQLite: no reader left)
 
     async def owner(gateway_session: AsyncSession, wanted: str) -> Conversation:

@@ -32,6 +32,7 @@ from desk_api.selfservice.sms import FileSmsSender
 from desk_api.selfservice.smtp_catcher import SmtpCatcher
 from desk_api.services import miespacio_auth as auth
 from desk_api.services.miespacio_auth import COOKIE, LoginRules, MiespacioAreaSettings, hash_session
+from tests.desk_api.test_inbox_views import add_conversation
 from tests.support.clients import Citizen
 from tests.support.db import database
 from tests.support.miespacio import CODE, App, rows, serve
@@ -573,4 +574,26 @@ async def test_the_citizens_participation_proposals_are_a_section(app: App) -> N
     (item,) = sections[2]["elementos"]
     assert item["titulo"] == "Más bancos a la sombra"
     assert item["resumen"] == "Parques de Mérida" and item["estado"]
+    await browser.aclose()
+
+
+async def test_a_phone_call_is_read_but_not_continued_in_writing(app: App) -> None:
+    """A call's transcript shows under the channel's name; writing into it is refused clearly."""
+    citizen_id = await citizen(app.database_url, email=EMAIL)
+    async with database(app.database_url) as session:
+        call = await add_conversation(
+            session, state="resolved", channel="voz", texts=(("citizen", "Llamo por la beca"),)
+        )
+        await session.commit()
+    await link(app.database_url, call, citizen_id)
+    browser = Browser(app)
+    await browser.login(EMAIL)
+    (mine,) = (await browser.get("/secciones")).json()[0]["elementos"]
+    assert mine["titulo"] == "Consulta por Teléfono"
+    read = (await browser.get(f"/conversaciones/{call}")).json()
+    assert read["conversacion"]["canal_nombre"] == "Teléfono"
+    written = await browser.send(
+        "POST", f"/conversaciones/{call}/mensajes", json={"texto": "¿Hay novedades?"}
+    )
+    assert written.status_code == 422 and "llamada" in written.json()["detail"]
     await browser.aclose()
