@@ -25,7 +25,8 @@ from desk_api.services import case_answers, miespacio_area
 from tests.desk_api import test_cases
 from tests.desk_api.test_cases import AGENTS, Platform, complaint
 from tests.support.clients import DeskAgent
-from tests.web.test_browser import ARGS, CHROMIUM
+from tests.web.test_browser import ARGS, CHROMIUM, SHOTS
+from tests.web.test_webchat_a11y import AXE, serious
 
 # The app of test_cases (its fixtures, reused here).
 platform = test_cases.platform
@@ -316,6 +317,17 @@ async def rival(kind: str, who: DeskAgent, draft: str) -> Any:
     return await who.call("PUT", draft, json={"text": DRAFT_2, "version": 1})
 
 
+async def axe_problems(page: Any) -> list[str]:
+    """Serious accessibility problems of the answer's panel (axe-core)."""
+    await page.add_script_tag(path=str(AXE))
+    result = await page.evaluate(
+        "(tags) => axe.run({include: [['#case-draft'], ['#cases-status']]}, "
+        "{runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+        ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"],
+    )
+    return serious(list(result["violations"]))
+
+
 def chromium() -> str:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM}")
@@ -341,14 +353,14 @@ async def test_the_desk_drafts_submits_and_a_supervisor_approves(platform: Platf
 
             unit = await signed_in("n2")
             await unit.locator("#cases-rows tr", has_text=code).click()
-            await expect(unit.locator("#case-answer-form")).to_be_hidden()  # approval needed
+            await expect(unit.locator("#case-answer-send")).to_be_hidden()  # approval needed
             await unit.fill("#case-draft-text", DRAFT_1)
             await unit.click("#case-draft-save")
             await expect(unit.locator("#case-draft-revisions li")).to_have_count(1)
             await expect(unit.locator("#case-draft-revisions")).to_contain_text("Marta Ruiz")
             await unit.click("#case-draft-submit")
             await expect(unit.locator("#case-draft-state")).to_contain_text("En revisión")
-            await unit.screenshot(path=str(platform.settings.var_dir / "quejas-unidad.png"))
+            await unit.screenshot(path=str(SHOTS / "quejas-unidad.png"))
 
             boss = await signed_in("supervisor")
             await boss.select_option("#cases-status", "pendiente_aprobacion")
@@ -356,11 +368,13 @@ async def test_the_desk_drafts_submits_and_a_supervisor_approves(platform: Platf
             await expect(row).to_be_visible()
             await row.click()
             await expect(boss.locator("#case-draft-text")).to_have_value(DRAFT_1)
+            await expect(boss.locator("#case-draft-return")).to_be_visible()
+            assert await axe_problems(boss) == []
             await boss.fill("#case-draft-text", FINAL)
             await boss.click("#case-draft-approve")
             await expect(boss.locator("#case-answer")).to_have_text(FINAL)
             await expect(boss.locator("#case-draft-state")).to_contain_text("Enviada")
-            await boss.screenshot(path=str(platform.settings.var_dir / "quejas-supervision.png"))
+            await boss.screenshot(path=str(SHOTS / "quejas-supervision.png"))
         finally:
             await browser.close()
     assert any(FINAL in m["text"] for m in (await citizen.history())["messages"])
