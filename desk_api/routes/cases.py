@@ -253,9 +253,8 @@ async def _detail(session: SessionDep, case: Case) -> DeskCaseDetail:
 async def list_cases(
     agent: CurrentAgent,
     session: SessionDep,
-    status: Literal["registrada", "en_tramitacion", "respondida", "cerrada"] | None = Query(
-        default=None
-    ),
+    status: Literal["pendiente", "registrada", "en_tramitacion", "respondida", "cerrada"]
+    | None = Query(default=None, description="«pendiente»: registrada or en_tramitacion"),
     pending_approval: bool = Query(default=False, description="«Pendientes de aprobación»"),
 ) -> list[DeskCaseOut]:
     if pending_approval:

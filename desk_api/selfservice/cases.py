@@ -274,7 +274,9 @@ def visible(agent: Agent) -> Select[Case]:
 
 async def list_for_agent(session: AsyncSession, agent: Agent, status_: str | None) -> list[Case]:
     query = visible(agent)
-    if status_ is not None:
+    if status_ == "pendiente":  # not answered yet, whether or not its answer is in review
+        query = query.where(Case.status.in_(("registrada", "en_tramitacion")))
+    elif status_ is not None:
         query = query.where(Case.status == status_)
     query = query.order_by(Case.deadline, Case.id)
     return list(await session.scalars(query.limit(LIST_LIMIT)))

@@ -109,7 +109,11 @@ async def view(session: AsyncSession, settings: CaseSettings, agent: Agent, code
 async def pending(session: AsyncSession, agent: Agent) -> list[Case]:
     """Cases whose answer waits for a supervisor (what «Pendientes de aprobación» lists)."""
     waiting = select(CaseAnswerDraft.case_id).where(CaseAnswerDraft.state == "en_revision")
-    query = cases.visible(agent).where(Case.id.in_(waiting)).order_by(Case.deadline, Case.id)
+    query = (
+        cases.visible(agent)
+        .where(Case.id.in_(waiting), Case.status.not_in(("respondida", "cerrada")))
+        .order_by(Case.deadline, Case.id)
+    )
     return list(await session.scalars(query.limit(cases.LIST_LIMIT)))
 
 

@@ -38,10 +38,17 @@ DRAFT_3 = "Lamentamos lo ocurrido: desde el lunes el servicio atiende de 8 a 15 
 FINAL = "Lamentamos lo ocurrido: desde el lunes el Servicio de Juego atiende de 8:00 a 15:00."
 
 
+@pytest.fixture
+def smtp_catcher_on() -> bool:
+    return True
+
+
 @pytest.fixture(autouse=True)
-def mail_port(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The app's development catcher listens on a port of its own (the answer by email)."""
+def mail_port(monkeypatch: pytest.MonkeyPatch, smtp_catcher_on: bool) -> None:
+    """The app's development catcher listens on a port of its own (the answer by email); with
+    it off, nothing listens there and the mail fails."""
     monkeypatch.setenv("TUA_SMTP_PORT", str(free_port()))
+    monkeypatch.setenv("TUA_SMTP_CATCHER", "true" if smtp_catcher_on else "false")
 
 
 @pytest.fixture
@@ -102,6 +109,9 @@ async def test_a_queja_is_drafted_returned_approved_and_sent(
     assert locked.status_code == 409 and "está en revisión" in locked.json()["detail"]
     pending = await boss.ok("GET", "/cases", params={"pending_approval": True})
     assert [c["code"] for c in pending] == [code]
+    unanswered = await n2.ok("GET", "/cases", params={"status": "pendiente"})
+    assert [(c["code"], c["status"]) for c in unanswered] == [(code, "en_tramitacion")]
+    assert await n2.ok("GET", "/cases", params={"status": "registrada"}) == []
     assert (await boss.ok("GET", draft))["can_approve"]
     not_mine = await n2.call("POST", f"{draft}/approve", json={})
     assert not_mine.status_code == 403 and "supervisor" in not_mine.json()["detail"]
@@ -197,6 +207,28 @@ async def test_a_sugerencia_is_sent_by_its_unit_without_approval(
     _, other = await new_case(platform, tipo="sugerencia", contacto="canal", contacto_ref=None)
     answered = await n2.ok("POST", f"/cases/{other}/answer", json={"text": DRAFT_1})
     assert answered["status"] == "respondida"
+    await citizen.aclose()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("smtp_catcher_on", [False])
+async def test_a_mail_that_fails_is_audited_and_the_answer_stays_sent(
+    platform: Platform, staff: dict[str, DeskAgent]
+) -> None:
+    citizen, code = await new_case(platform)
+    draft = f"/cases/{code}/draft"
+    await staff["n2"].ok("PUT", draft, json={"text": DRAFT_2})
+    await staff["n2"].ok("POST", f"{draft}/submit", json={})
+    sent = await staff["supervisor"].ok("POST", f"{draft}/approve", json={})
+    assert (sent["state"], sent["case_status"]) == ("enviada", "respondida")
+    assert any(DRAFT_2 in m["text"] for m in (await citizen.history())["messages"])
+
+    async def failures(session: Any) -> list[dict[str, Any]]:
+        query = select(AuditEvent).where(AuditEvent.action == "case.answer_mail_failed")
+        return [a.details for a in await session.scalars(query)]
+
+    (details,) = await platform.db(failures)
+    assert details["code"] == code and "ana@" not in json.dumps(details)
     await citizen.aclose()
 
 
