@@ -324,9 +324,11 @@ async def answer(
         )
     if case.status != "registrada":
         raise Conflict(
-            "Esta queja o sugerencia ya está respondida o cerrada."
-            if case.status == "respondida"
-            else "Esta queja o sugerencia está cerrada."
+            {
+                "respondida": "Esta queja o sugerencia ya está respondida o cerrada.",
+                "en_tramitacion": "La respuesta a esta queja o sugerencia ya está en "
+                "tramitación: continúe desde «Respuesta formal».",
+            }.get(case.status, "Esta queja o sugerencia está cerrada.")
         )
     notice = await record_answer(session, case, agent, text)
     await session.commit()
