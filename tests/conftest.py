@@ -26,6 +26,7 @@ from tests.support.servers import web_app_in_thread
 
 TABLES = [
     "deadline_alerts", "deadlines",  # issue 6, plazos
+    "case_answer_revisions", "case_answer_drafts",  # issue 6, quejas
     "participation_proposals", "participation_documents", "participation_processes",
     "agent_availability", "conversation_snoozes",
     "satisfaction_surveys", "conversation_notes", "conversation_labels", "labels",

@@ -13,7 +13,11 @@ from desk_api.deps import CurrentAgent, DeskDep, SelfServiceConversation, Sessio
 from desk_api.errors import Unavailable
 from desk_api.selfservice import cases
 from desk_api.selfservice.business_days import spanish_date
+from desk_api.selfservice.mail import MailSender
 from desk_api.selfservice.models import Case, CaseEvent
+from desk_api.selfservice.outbox import Outbox
+from desk_api.services import case_answers
+from desk_api.services.supervision import can_supervise
 from knowledge.base import KnowledgeBase, KnowledgeUnavailable
 from knowledge.directory import Directory
 
@@ -22,6 +26,7 @@ desk_router = APIRouter(prefix="/api/desk/cases", tags=["desk"])
 
 STATUS_TEXTS = {
     "registrada": "Registrada, pendiente de respuesta",
+    "en_tramitacion": "En tramitación",
     "respondida": "Respondida",
     "cerrada": "Cerrada",
 }
@@ -42,7 +47,13 @@ async def get_directory(request: Request) -> Directory:
         ) from exc
 
 
+async def get_mail(request: Request) -> MailSender | None:
+    outbox: Outbox | None = getattr(request.app.state, "outbox", None)
+    return outbox.mail if outbox is not None else None
+
+
 CaseContextDep = Annotated[cases.CaseContext, Depends(get_case_context)]
+MailDep = Annotated[MailSender | None, Depends(get_mail)]
 DirectoryDep = Annotated[Directory, Depends(get_directory)]
 
 
@@ -242,8 +253,12 @@ async def _detail(session: SessionDep, case: Case) -> DeskCaseDetail:
 async def list_cases(
     agent: CurrentAgent,
     session: SessionDep,
-    status: Literal["registrada", "respondida", "cerrada"] | None = Query(default=None),
+    status: Literal["pendiente", "registrada", "en_tramitacion", "respondida", "cerrada"]
+    | None = Query(default=None, description="«pendiente»: registrada or en_tramitacion"),
+    pending_approval: bool = Query(default=False, description="«Pendientes de aprobación»"),
 ) -> list[DeskCaseOut]:
+    if pending_approval:
+        return [DeskCaseOut.of(c) for c in await case_answers.pending(session, agent)]
     return [DeskCaseOut.of(c) for c in await cases.list_for_agent(session, agent, status)]
 
 
@@ -254,9 +269,11 @@ async def get_case(code: str, agent: CurrentAgent, session: SessionDep) -> DeskC
 
 @desk_router.post("/{code}/answer", response_model=DeskCaseDetail)
 async def answer_case(
-    code: str, body: AnswerIn, agent: CurrentAgent, ctx: DeskDep
+    code: str, body: AnswerIn, agent: CurrentAgent, ctx: DeskDep, cases_ctx: CaseContextDep
 ) -> DeskCaseDetail:
-    case = await cases.answer(ctx.session, ctx.gateway, ctx.hub, agent, code, body.text)
+    case = await cases.answer(
+        ctx.session, ctx.gateway, ctx.hub, agent, code, body.text, cases_ctx.settings
+    )
     return await _detail(ctx.session, case)
 
 
@@ -266,3 +283,147 @@ async def close_case(
 ) -> DeskCaseDetail:
     case = await cases.close(session, agent, code, body.note if body else None)
     return await _detail(session, case)
+
+
+# -- the formal answer: draft, approval, sending (issue 6, quejas) ------------------------------
+
+
+class RevisionOut(BaseModel):
+    number: int
+    text: str
+    author: str
+    author_id: int
+    created_at: datetime
+
+
+class DraftOut(BaseModel):
+    code: str
+    case_status: str
+    state: str  # sin_borrador | borrador | en_revision | devuelta | enviada
+    version: int  # send it back with each change: a stale one gets a 409
+    approval_required: bool
+    current: str | None
+    comment: str | None  # the supervisor's, when returned (internal)
+    revisions: list[RevisionOut]
+    can_edit: bool
+    can_approve: bool
+
+    @classmethod
+    def of(cls, view: case_answers.DraftView, agent: CurrentAgent) -> DraftOut:
+        editable = view.state in ("sin_borrador", *case_answers.EDITABLE)
+        open_case = view.case.status not in ("respondida", "cerrada")
+        return cls(
+            code=view.case.code,
+            case_status=view.case.status,
+            state=view.state,
+            version=view.version,
+            approval_required=view.approval_required,
+            current=view.current,
+            comment=view.draft.comment if view.draft else None,
+            revisions=[
+                RevisionOut(
+                    number=r.number,
+                    text=r.text,
+                    author=r.author.full_name,
+                    author_id=r.author_id,
+                    created_at=r.created_at,
+                )
+                for r in view.revisions
+            ],
+            can_edit=open_case and editable and case_answers.may_draft(agent, view.case),
+            can_approve=open_case and view.state == "en_revision" and can_supervise(agent),
+        )
+
+
+class DraftIn(BaseModel):
+    text: str = Field(min_length=1, max_length=cases.MAX_ANSWER)
+    version: int | None = Field(default=None, ge=0)
+
+
+class StepIn(BaseModel):
+    version: int | None = Field(default=None, ge=0)
+
+
+class ApproveIn(StepIn):
+    text: str | None = Field(default=None, min_length=1, max_length=cases.MAX_ANSWER)
+
+
+class ReturnIn(StepIn):
+    comment: str = Field(min_length=1, max_length=case_answers.MAX_COMMENT)
+
+
+@desk_router.get("/{code}/draft", response_model=DraftOut)
+async def get_draft(
+    code: str, agent: CurrentAgent, session: SessionDep, cases_ctx: CaseContextDep
+) -> DraftOut:
+    return DraftOut.of(await case_answers.view(session, cases_ctx.settings, agent, code), agent)
+
+
+@desk_router.put("/{code}/draft", response_model=DraftOut)
+async def save_draft(
+    code: str, body: DraftIn, agent: CurrentAgent, ctx: DeskDep, cases_ctx: CaseContextDep
+) -> DraftOut:
+    view = await case_answers.save(
+        ctx.session, cases_ctx.settings, ctx.hub, agent, code, body.text, body.version
+    )
+    return DraftOut.of(view, agent)
+
+
+@desk_router.post("/{code}/draft/submit", response_model=DraftOut)
+async def submit_draft(
+    code: str,
+    agent: CurrentAgent,
+    ctx: DeskDep,
+    cases_ctx: CaseContextDep,
+    body: StepIn | None = None,
+) -> DraftOut:
+    version = body.version if body else None
+    view = await case_answers.submit(ctx.session, cases_ctx.settings, ctx.hub, agent, code, version)
+    return DraftOut.of(view, agent)
+
+
+@desk_router.post("/{code}/draft/return", response_model=DraftOut)
+async def return_draft(
+    code: str, body: ReturnIn, agent: CurrentAgent, ctx: DeskDep, cases_ctx: CaseContextDep
+) -> DraftOut:
+    view = await case_answers.return_to_unit(
+        ctx.session, cases_ctx.settings, ctx.hub, agent, code, body.comment, body.version
+    )
+    return DraftOut.of(view, agent)
+
+
+@desk_router.post("/{code}/draft/approve", response_model=DraftOut)
+async def approve_draft(
+    code: str,
+    agent: CurrentAgent,
+    ctx: DeskDep,
+    cases_ctx: CaseContextDep,
+    mail: MailDep,
+    body: ApproveIn | None = None,
+) -> DraftOut:
+    senders = case_answers.Senders(ctx.gateway, ctx.hub, mail)
+    view = await case_answers.approve(
+        ctx.session,
+        cases_ctx.settings,
+        senders,
+        agent,
+        code,
+        body.text if body else None,
+        body.version if body else None,
+    )
+    return DraftOut.of(view, agent)
+
+
+@desk_router.post("/{code}/draft/send", response_model=DraftOut)
+async def send_draft(
+    code: str,
+    agent: CurrentAgent,
+    ctx: DeskDep,
+    cases_ctx: CaseContextDep,
+    mail: MailDep,
+    body: StepIn | None = None,
+) -> DraftOut:
+    senders = case_answers.Senders(ctx.gateway, ctx.hub, mail)
+    version = body.version if body else None
+    view = await case_answers.send(ctx.session, cases_ctx.settings, senders, agent, code, version)
+    return DraftOut.of(view, agent)

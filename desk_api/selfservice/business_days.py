@@ -45,6 +45,13 @@ class CaseSettings(BaseSettings):
     # Failed status lookups (wrong code or second factor) allowed per conversation and hour.
     max_failed_lookups: int = Field(default=5, ge=1)
 
+    # Whether a formal answer needs a supervisor's approval before it is sent, per kind, as
+    # JSON: '{"queja": true, "sugerencia": false}' (issue 6, quejas). A kind left out: no.
+    approval: dict[str, bool] = Field(default_factory=lambda: {"queja": True, "sugerencia": False})
+
+    def needs_approval(self, kind: str) -> bool:
+        return self.approval.get(kind, False)
+
     def days_for(self, kind: str) -> int:
         return self.complaint_days if kind == "queja" else self.suggestion_days
 

@@ -29,7 +29,7 @@ from connectors import pii, pii_vault
 from connectors.gateway import Gateway
 from desk_api.errors import Conflict, Forbidden, InvalidInput, NotFound
 from desk_api.live import LiveHub
-from desk_api.models import Agent, AuditEvent, Conversation, Unit, utcnow
+from desk_api.models import Agent, AuditEvent, Conversation, Message, Unit, utcnow
 from desk_api.schemas import MessageOut
 from desk_api.selfservice import counters
 from desk_api.selfservice.business_days import (
@@ -48,7 +48,7 @@ logger = logging.getLogger(__name__)
 
 KINDS = ("queja", "sugerencia")
 CONTACT_PREFERENCES = ("email", "telefono", "canal")
-STATUSES = ("registrada", "respondida", "cerrada")
+STATUSES = ("registrada", "en_tramitacion", "respondida", "cerrada")
 MIN_DESCRIPTION = 20
 MAX_DESCRIPTION = 4000
 MAX_ANSWER = 4000
@@ -274,7 +274,9 @@ def visible(agent: Agent) -> Select[Case]:
 
 async def list_for_agent(session: AsyncSession, agent: Agent, status_: str | None) -> list[Case]:
     query = visible(agent)
-    if status_ is not None:
+    if status_ == "pendiente":  # not answered yet, whether or not its answer is in review
+        query = query.where(Case.status.in_(("registrada", "en_tramitacion")))
+    elif status_ is not None:
         query = query.where(Case.status == status_)
     query = query.order_by(Case.deadline, Case.id)
     return list(await session.scalars(query.limit(LIST_LIMIT)))
@@ -306,20 +308,41 @@ async def answer(
     agent: Agent,
     code: str,
     text: str,
+    settings: CaseSettings | None = None,
 ) -> Case:
-    """Answer a case and tell the citizen in the conversation it came from, on its channel."""
+    """Answer a case in one step and tell the citizen in the conversation it came from, on its
+    channel — only for kinds whose answer needs no approval (``TUA_CASES_APPROVAL``)."""
     case = await get_for_agent(session, agent, code)
     _require_handler(agent, case)
     text = text.strip()
     if not text:
         raise InvalidInput("La respuesta no puede estar vacía.")
+    if settings is not None and settings.needs_approval(case.kind):
+        raise Conflict(
+            f"La respuesta a una {KIND_NAMES[case.kind]} necesita la aprobación de un "
+            "supervisor: redáctela como borrador y envíela a revisión."
+        )
     if case.status != "registrada":
         raise Conflict(
-            "Esta queja o sugerencia ya está respondida o cerrada."
-            if case.status == "respondida"
-            else "Esta queja o sugerencia está cerrada."
+            {
+                "respondida": "Esta queja o sugerencia ya está respondida o cerrada.",
+                "en_tramitacion": "La respuesta a esta queja o sugerencia ya está en "
+                "tramitación: continúe desde «Respuesta formal».",
+            }.get(case.status, "Esta queja o sugerencia está cerrada.")
         )
-    now = utcnow()
+    notice = await record_answer(session, case, agent, text)
+    await session.commit()
+    logger.info("case.answered", extra={"code": case.code, "agent_id": agent.id})
+    await publish_answer(session, gateway, hub, notice)
+    return case
+
+
+async def record_answer(
+    session: AsyncSession, case: Case, agent: Agent, text: str, now: datetime | None = None
+) -> Message | None:
+    """The case answered (status, event, audit, deadline) and the notice in its conversation's
+    transcript, in the caller's transaction; hand the notice to ``publish_answer`` after it."""
+    now = now or utcnow()
     case.status, case.answer, case.answered_at, case.updated_at = "respondida", text, now, now
     await deadlines.on_case_done(session, case, now)  # issue 6, plazos
     session.add(
@@ -333,23 +356,27 @@ async def answer(
         actor_id=agent.id,
         details={"code": case.code},
     )
-    notice = None
-    if case.conversation_id is not None:
-        notice = await append_message(
-            session,
-            case.conversation_id,
-            "system",
-            f"Respuesta a su {KIND_NAMES[case.kind]} {case.code} ({case.unit_name}):\n{text}",
-        )
-    await session.commit()
-    logger.info("case.answered", extra={"code": case.code, "agent_id": agent.id})
-    if notice is not None:
-        conversation = await session.get(Conversation, notice.conversation_id)
-        if conversation is not None:
-            out = [MessageOut.of(notice)]
-            await gateway.deliver(conversation, out)
-            desk_events.publish_messages(hub, conversation, out)
-    return case
+    if case.conversation_id is None:
+        return None
+    return await append_message(
+        session,
+        case.conversation_id,
+        "system",
+        f"Respuesta a su {KIND_NAMES[case.kind]} {case.code} ({case.unit_name}):\n{text}",
+    )
+
+
+async def publish_answer(
+    session: AsyncSession, gateway: Gateway, hub: LiveHub, notice: Message | None
+) -> None:
+    """The committed notice out on the conversation's channel and to the desk."""
+    if notice is None:
+        return
+    conversation = await session.get(Conversation, notice.conversation_id)
+    if conversation is not None:
+        out = [MessageOut.of(notice)]
+        await gateway.deliver(conversation, out)
+        desk_events.publish_messages(hub, conversation, out)
 
 
 async def close(session: AsyncSession, agent: Agent, code: str, note: str | None) -> Case:

@@ -49,7 +49,13 @@ STATE_NAMES = {
     "assigned": "Atendida por una persona",
     "resolved": "Resuelta",
 }
-CASE_STATUS_NAMES = {"registrada": "Registrada", "respondida": "Respondida", "cerrada": "Cerrada"}
+CASE_STATUS_NAMES = {
+    "registrada": "Registrada",
+    "en_tramitacion": "En tramitación",  # issue 6, quejas: the answer is in review
+    "respondida": "Respondida",
+    "cerrada": "Cerrada",
+}
+PUBLIC_CASE_EVENTS = frozenset(CASE_STATUS_NAMES)  # the citizen sees the statuses, no more
 CHAT_EVENTS = {"message", "controller"}
 DESK_EVENTS = {"message.created", "conversation.updated", "conversation.queued"}
 
@@ -325,9 +331,10 @@ async def case_detail(session: AsyncSession, citizen_id: str, code: str) -> Case
         select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
     )
     item = _case(case)
-    history = [
+    history = [  # the review's internal steps stay in the desk (issue 6, quejas)
         (e.kind, CASE_STATUS_NAMES.get(e.kind, e.kind.capitalize()), as_utc(e.created_at))
         for e in events
+        if e.kind in PUBLIC_CASE_EVENTS
     ]
     return CaseItem(**{**item.__dict__, "answer": case.answer, "history": history})
 

@@ -2618,9 +2618,13 @@ function initSections() {
 // Vista aparte de las conversaciones: lista con plazo (vencido / próximo), detalle, respuesta.
 
 const CASE_KIND_LABELS = { queja: 'Queja', sugerencia: 'Sugerencia' };
-const CASE_STATUS_LABELS = { registrada: 'Pendiente', respondida: 'Respondida', cerrada: 'Cerrada' };
+const CASE_STATUS_LABELS = { registrada: 'Pendiente', en_tramitacion: 'En tramitación', respondida: 'Respondida', cerrada: 'Cerrada' };
 const CASE_CONTACT_LABELS = { email: 'Correo electrónico', telefono: 'Teléfono', canal: 'Por el mismo canal' };
-const CASE_EVENT_LABELS = { registrada: 'Registrada', respondida: 'Respondida', cerrada: 'Cerrada' };
+const CASE_EVENT_LABELS = {
+  registrada: 'Registrada', respondida: 'Respondida', cerrada: 'Cerrada',
+  // issue 6, quejas: the formal answer's review (desk-quejas.js); the citizen sees only «En tramitación»
+  en_tramitacion: 'En tramitación', en_revision: 'Enviada a revisión', devuelta: 'Devuelta a la unidad', aprobada: 'Aprobada',
+};
 const CASE_NEAR_DAYS = 3;
 const casesState = { code: null };
 
@@ -2637,7 +2641,7 @@ function daysUntil(isoDate) {
 
 function deadlineCell(c) {
   const days = daysUntil(c.deadline);
-  const pending = c.status === 'registrada';
+  const pending = c.status === 'registrada' || c.status === 'en_tramitacion';
   let kind = '';
   let note = '';
   if (pending && days < 0) [kind, note] = ['overdue', ' (vencido)'];
@@ -2651,7 +2655,9 @@ async function loadCases() {
   const rows = caseEl('cases-rows');
   setAlert(caseEl('cases-list-status'), 'Cargando…');
   try {
-    const items = await api('GET', `/cases${status ? `?status=${encodeURIComponent(status)}` : ''}`);
+    const query = status === 'pendiente_aprobacion' ? '?pending_approval=true' // desk-quejas.js
+      : status ? `?status=${encodeURIComponent(status)}` : '';
+    const items = await api('GET', `/cases${query}`);
     rows.replaceChildren(...items.map((c) => h('tr', {
       class: c.code === casesState.code ? 'cases__row is-selected' : 'cases__row',
       tabindex: '0',
@@ -2705,6 +2711,7 @@ function renderCase(c) {
   caseEl('case-answer-text').disabled = !canAnswer;
   caseEl('case-answer-send').disabled = !canAnswer;
   caseEl('case-detail').focus();
+  document.dispatchEvent(new CustomEvent('tua:case', { detail: c })); // desk-quejas.js
 }
 
 async function sendCaseAnswer(event) {
@@ -3272,6 +3279,7 @@ function closeSearch({ focus = false } = {}) {
 window.tuaDesk = {
   api, h, toast, show, setAlert, timeEl, isMine, refreshLists, loadDetail, setView,
   selectConversation, state, listBadges, renderList, ROLE_LABELS, CHANNEL_LABELS,
+  openCase, loadCases, // desk-quejas.js
 };
 
 initCases();

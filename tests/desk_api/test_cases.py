@@ -46,6 +46,7 @@ SERVICIO_JUEGO = "A11900111"  # Servicio de Juego y Espectáculos Públicos (sam
 DG_INTERIOR = "A11900110"  # its parent: DG de Emergencias, Protección Civil e Interior
 TRANSPARENCIA = "A11900121"  # no desk unit in its chain → the default unit
 NEUTRAL = "No encontramos ninguna solicitud con ese código y esos datos"
+NO_APPROVAL = '{"queja": false, "sugerencia": false}'  # the one-step answer
 DESCRIPTION = "Llamé tres veces al servicio y nadie me atendió ni me devolvió la llamada."
 AGENTS = {
     "n2": ("juego_n2", "juego-unidad-n2"),
@@ -103,7 +104,18 @@ class Platform:
 
 
 @pytest.fixture
-def platform(database_url: str, tmp_path: Path) -> Iterator[Platform]:
+def cases_approval() -> str | None:
+    """``TUA_CASES_APPROVAL`` for the app (None: the default, approval for quejas only);
+    tests of the one-step answer parametrize it off."""
+    return None
+
+
+@pytest.fixture
+def platform(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cases_approval: str | None
+) -> Iterator[Platform]:
+    if cases_approval is not None:
+        monkeypatch.setenv("TUA_CASES_APPROVAL", cases_approval)
     settings = Settings(
         database_url=database_url,
         jwt_secret=SecretStr(secrets.token_urlsafe(32)),
@@ -157,6 +169,7 @@ def expected_deadline(days: int = 15) -> date:
     return add_business_days(registration_day(today, calendar), days, calendar)
 
 
+@pytest.mark.parametrize("cases_approval", [NO_APPROVAL])
 async def test_a_complaint_is_registered_routed_and_answered(
     platform: Platform, desk: dict[str, DeskAgent]
 ) -> None:
@@ -414,6 +427,7 @@ def chromium() -> str:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("cases_approval", [NO_APPROVAL])
 async def test_the_desk_page_lists_opens_and_answers_a_case(
     platform: Platform, chromium: str
 ) -> None:
