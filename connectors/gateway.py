@@ -36,6 +36,7 @@ from handoff import notices
 from handoff.contract import Controller, HandoffReason, HandoffRequest, State, Tier
 from handoff.summary import build_summary
 from knowledge.base import KnowledgeBase
+from knowledge.topics import guess_category
 
 logger = logging.getLogger(__name__)
 
@@ -579,6 +580,10 @@ class Gateway:
             **request.model_dump(mode="json"),
             "summary": build_summary(request, citizen_texts),
         }
+        # What it is about, for the inbox (a new topic replaces an earlier hand-off's).
+        conversation.category = (
+            await guess_category(self.knowledge, citizen_texts) or conversation.category
+        )
         await deadlines.start_conversation(session, conversation, now)  # issue 6, plazos
         audit(
             session,

@@ -47,6 +47,7 @@ from desk_api.routes import (
     sandbox,
     selfservice,
     tasks,
+    topics,
 )
 from desk_api.sandbox.tramitacion_server import create_sandbox_app
 from desk_api.selfservice.access import SelfServiceAccess
@@ -184,6 +185,7 @@ def create_app(
         audit.router,
         deadlines.router,
         assignment.router,
+        topics.router,
         citizens.router,
         *payments.routers,
         *desk_tools.routers,

@@ -85,6 +85,9 @@ class Conversation(Base):
     handoff: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     handed_off_at: Mapped[datetime | None] = mapped_column()
+    # The procedure category it is about (the knowledge inventory's), for the inbox's filter:
+    # guessed at hand-off from what the citizen wrote, corrected by the agents.
+    category: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

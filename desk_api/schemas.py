@@ -122,11 +122,11 @@ class ConversationSummary(BaseModel):
     updated_at: datetime
     last_message: str | None
     handoff: dict[str, Any] | None
+    category: str | None = None  # the procedure category it is about (inbox filter)
     # The inbox, the search and the detail fill it; live events that did not load it send null.
     labels: list[LabelOut] | None = None
-    # Issue 6 (plazos): the inbox and the detail fill it (``services.deadlines.annotate``).
-    deadline: DeadlineOut | None = None
-    snooze: SnoozeRef | None = None  # «Posponer» (issue 6, assignment); the inbox fills it
+    deadline: DeadlineOut | None = None  # the inbox and the detail fill it (services.deadlines)
+    snooze: SnoozeRef | None = None  # «Posponer»; the inbox fills it
 
     @classmethod
     def of(
@@ -148,6 +148,7 @@ class ConversationSummary(BaseModel):
             updated_at=conversation.updated_at,
             last_message=None if last_message is None else last_message[:140],
             handoff=conversation.handoff,
+            category=conversation.category,
             labels=labels,
         )
 

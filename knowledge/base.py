@@ -163,6 +163,26 @@ class KnowledgeBase:
     def procedure(self, identifier: str) -> Procedure | None:
         return self.procedures.get(identifier)
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the search index is in memory (a question then costs milliseconds, not the
+        seconds of loading the embedding model)."""
+        return "searcher" in self.__dict__
+
+    @cached_property
+    def categories(self) -> list[str]:
+        """The procedure inventory's categories (read from the feed: no index needed)."""
+        feed = self._feed(self.settings.inventory, Procedure, "id")
+        return sorted({p.category for p in feed.records if p.category})
+
+    def category_of(self, question: str) -> str | None:
+        """The category of the procedure that answers ``question``, when the base is fairly
+        sure of it (the same bar as suggesting procedures to an agent)."""
+        result = self.ask(question, 3)
+        if not result.plausible or not result.hits:
+            return None
+        return result.hits[0].procedure.category
+
 
 @contextmanager
 def _exclusive(index_dir: Path) -> Iterator[None]:

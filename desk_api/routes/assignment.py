@@ -14,7 +14,7 @@ from desk_api.assignment_schemas import (
     StatusIn,
 )
 from desk_api.deps import CurrentAgent, DeskDep
-from desk_api.routes.conversations import _detail
+from desk_api.routes.conversations import conversation_detail
 from desk_api.schemas import ConversationDetail
 from desk_api.services import assignment, snooze
 
@@ -56,7 +56,7 @@ async def reassign(
     conversation_id: str, body: ReassignIn, agent: CurrentAgent, ctx: DeskDep
 ) -> ConversationDetail:
     conversation = await assignment.reassign(ctx, agent, conversation_id, body.agent_id)
-    return await _detail(ctx.session, conversation)
+    return await conversation_detail(ctx.session, conversation)
 
 
 @router.post("/conversations/{conversation_id}/return", response_model=ConversationDetail)
@@ -65,7 +65,7 @@ async def return_to_n1(
 ) -> ConversationDetail:
     """N2 → N1 with an internal answer for N1 to relay (never sent to the citizen)."""
     conversation = await assignment.return_to_n1(ctx, agent, conversation_id, body.answer)
-    return await _detail(ctx.session, conversation)
+    return await conversation_detail(ctx.session, conversation)
 
 
 @router.put("/conversations/{conversation_id}/snooze", response_model=SnoozeOut)
@@ -87,4 +87,6 @@ async def wake_conversation(
     conversation_id: str, agent: CurrentAgent, ctx: DeskDep
 ) -> ConversationDetail:
     """Back to «Mías» before its time."""
-    return await _detail(ctx.session, await snooze.unsnooze(ctx, agent, conversation_id))
+    return await conversation_detail(
+        ctx.session, await snooze.unsnooze(ctx, agent, conversation_id)
+    )

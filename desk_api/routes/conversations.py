@@ -27,7 +27,9 @@ from knowledge.base import KnowledgeBase
 router = APIRouter(prefix="/api/desk", tags=["desk"])
 
 
-async def _detail(ctx_session: SessionDep, conversation: Conversation) -> ConversationDetail:
+async def conversation_detail(
+    ctx_session: SessionDep, conversation: Conversation
+) -> ConversationDetail:
     messages = await desk.transcript(ctx_session, conversation.id)
     derivations = await desk.derivations(ctx_session, conversation.id)
     outbox = await deliveries.of_conversation(ctx_session, conversation.id)
@@ -66,9 +68,12 @@ async def list_conversations(
     limit: int = Query(default=inbox.DEFAULT_LIMIT, ge=1, le=inbox.MAX_LIMIT),
     before: str | None = Query(default=None, max_length=512, description="X-Next-Cursor"),
     deadline: Literal["breached", "due_soon"] | None = Query(default=None),
+    category: str | None = Query(default=None, max_length=64, description="Procedure category"),
 ) -> list[ConversationSummary]:
     """One page of a view; the next page's cursor comes in the ``X-Next-Cursor`` header."""
-    query = inbox.InboxQuery(view, channel or None, label, q, limit, before or None, deadline)
+    query = inbox.InboxQuery(
+        view, channel or None, label, q, limit, before or None, deadline, category or None
+    )
     found = await inbox.page(session, agent, query)
     if found.next_cursor:
         response.headers["X-Next-Cursor"] = found.next_cursor
@@ -80,7 +85,7 @@ async def get_conversation(
     conversation_id: str, agent: CurrentAgent, session: SessionDep
 ) -> ConversationDetail:
     conversation = await desk.get_visible(session, agent, conversation_id)
-    return await _detail(session, conversation)
+    return await conversation_detail(session, conversation)
 
 
 @router.get("/conversations/{conversation_id}/suggestions", response_model=AssistOut)
@@ -99,7 +104,7 @@ async def suggestions(
 
 @router.post("/conversations/{conversation_id}/take", response_model=ConversationDetail)
 async def take(conversation_id: str, agent: CurrentAgent, ctx: DeskDep) -> ConversationDetail:
-    return await _detail(ctx.session, await desk.take(ctx, agent, conversation_id))
+    return await conversation_detail(ctx.session, await desk.take(ctx, agent, conversation_id))
 
 
 @router.post("/conversations/{conversation_id}/messages", response_model=MessageOut)
@@ -119,7 +124,7 @@ async def derive(
     conversation_id: str, body: DeriveIn, agent: CurrentAgent, ctx: DeskDep
 ) -> ConversationDetail:
     conversation = await desk.derive(ctx, agent, conversation_id, body.unit_code, body.reason)
-    return await _detail(ctx.session, conversation)
+    return await conversation_detail(ctx.session, conversation)
 
 
 @router.post("/conversations/{conversation_id}/resolve", response_model=ConversationDetail)
@@ -127,7 +132,7 @@ async def resolve(
     conversation_id: str, agent: CurrentAgent, ctx: DeskDep, body: ResolveIn | None = None
 ) -> ConversationDetail:
     conversation = await desk.resolve(ctx, agent, conversation_id, body.note if body else None)
-    return await _detail(ctx.session, conversation)
+    return await conversation_detail(ctx.session, conversation)
 
 
 @router.get("/conversations/{conversation_id}/audit", response_model=list[AuditOut])

@@ -48,7 +48,8 @@ class InboxQuery:
     q: str | None = None
     limit: int = DEFAULT_LIMIT
     before: str | None = None  # the previous page's ``next_cursor``
-    deadline: str | None = None  # breached | due_soon (issue 6, plazos)
+    deadline: str | None = None  # breached | due_soon
+    category: str | None = None  # the procedure category it is about
 
 
 @dataclass
@@ -63,6 +64,8 @@ async def page(session: AsyncSession, agent: Agent, query: InboxQuery) -> InboxP
     statement = visible(agent).where(*_view(agent, query.view))
     if query.channel:
         statement = statement.where(Conversation.channel == query.channel)
+    if query.category:
+        statement = statement.where(Conversation.category == query.category)
     if query.label is not None:
         statement = statement.where(
             exists().where(

@@ -361,6 +361,7 @@ const els = {
   listMore: $('list-more'),
   inbox: $('inbox'),
   filterChannel: $('filter-channel'),
+  filterCategory: $('filter-category'),
   filterLabel: $('filter-label'),
   filterDeadline: $('filter-deadline'), // issue 6, plazos
   searchForm: $('search-form'),
@@ -437,7 +438,7 @@ const state = {
   lists: emptyLists(),
   cursors: {}, // vista → cursor de la página siguiente (cabecera X-Next-Cursor)
   loadedViews: new Set(),
-  filters: { channel: '', label: '', deadline: '' },
+  filters: { channel: '', label: '', deadline: '', category: '' },
   labelCatalogue: [],
   detailLabels: [],
   labelsFor: null,
@@ -541,9 +542,10 @@ function logout(info = '') {
   state.lists = emptyLists();
   state.cursors = {};
   state.loadedViews = new Set();
-  state.filters = { channel: '', label: '', deadline: '' };
+  state.filters = { channel: '', label: '', deadline: '', category: '' };
   els.filterChannel.value = '';
-  els.filterDeadline.value = ''; // issue 6, plazos
+  els.filterDeadline.value = '';
+  els.filterCategory.value = '';
   els.filterLabel.value = '';
   state.labelCatalogue = [];
   state.detailLabels = [];
@@ -764,7 +766,7 @@ async function refreshLists() {
       })));
       if (session !== state.session) return;
       if (filters.channel !== state.filters.channel || filters.label !== state.filters.label
-        || filters.deadline !== state.filters.deadline) {
+        || filters.deadline !== state.filters.deadline || filters.category !== state.filters.category) {
         state.refreshAgain = true;
         return;
       }
@@ -797,7 +799,8 @@ function listParams(view, { before = null, limit = PAGE_SIZE } = {}) {
   const params = new URLSearchParams({ view, limit: String(limit) });
   if (state.filters.channel) params.set('channel', state.filters.channel);
   if (state.filters.label) params.set('label', state.filters.label);
-  if (state.filters.deadline) params.set('deadline', state.filters.deadline); // issue 6, plazos
+  if (state.filters.deadline) params.set('deadline', state.filters.deadline);
+  if (state.filters.category) params.set('category', state.filters.category);
   if (before) params.set('before', before);
   return params;
 }
@@ -860,7 +863,9 @@ function renderList() {
     ? document.activeElement.closest('.conv-item').dataset.id
     : null;
 
-  const filtered = Boolean(state.filters.channel || state.filters.label || state.filters.deadline);
+  const filtered = Boolean(
+    state.filters.channel || state.filters.label || state.filters.deadline || state.filters.category,
+  );
   if (state.listsError) setAlert(els.listStatus, state.listsError);
   else if (!state.listsLoaded || !state.loadedViews.has(state.view)) {
     setAlert(els.listStatus, 'Cargando conversaciones…');
@@ -2029,6 +2034,7 @@ function bindUi() {
   });
   els.listMore.addEventListener('click', loadMore);
   els.filterChannel.addEventListener('change', onFilterChange);
+  els.filterCategory.addEventListener('change', onFilterChange);
   els.filterLabel.addEventListener('change', onFilterChange);
   els.filterDeadline.addEventListener('change', onFilterChange); // issue 6, plazos
   els.labelAddButton.addEventListener('click', addDetailLabel);
@@ -2792,6 +2798,7 @@ async function loadLabelCatalogue() {
 function onFilterChange() {
   state.filters = {
     channel: els.filterChannel.value, label: els.filterLabel.value, deadline: els.filterDeadline.value,
+    category: els.filterCategory.value,
   };
   state.lists = emptyLists();
   state.cursors = {};
