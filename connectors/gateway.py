@@ -30,7 +30,7 @@ from desk_api.models import Conversation, Message, utcnow
 from desk_api.schemas import AttachmentOut, MessageOut
 from desk_api.security import citizen_token_matches, new_citizen_token
 from desk_api.selfservice.access import SelfServiceAccess
-from desk_api.services import csat, deadlines, desk_events  # csat, deadlines: issue 6
+from desk_api.services import csat, deadlines, desk_events
 from desk_api.services.transcript import OUTBOX, append_message, audit
 from handoff import notices
 from handoff.contract import Controller, HandoffReason, HandoffRequest, State, Tier
@@ -41,7 +41,7 @@ from knowledge.topics import guess_category
 logger = logging.getLogger(__name__)
 
 SUMMARY_CONTEXT_MESSAGES = 10
-# Returns the conversation if the caller may write into it; raises otherwise (issue 6, Miespacio).
+# Returns the conversation if the caller may write into it; raises otherwise.
 OwnerCheck = Callable[[AsyncSession, str], Awaitable[Conversation]]
 
 
@@ -77,7 +77,7 @@ class Accepted:
 
 
 class AssignmentHooks(Protocol):
-    """What the desk's automatic assignment needs to hear from the gateway (issue 6)."""
+    """What the desk's automatic assignment needs to hear from the gateway."""
 
     async def queued(self, conversation_id: str) -> None: ...
 
@@ -231,7 +231,7 @@ class Gateway:
             await self.assignment.citizen_wrote(conversation_id)  # a snoozed one wakes up
         if controller == Controller.HUMAN or not bot_text.strip():
             return InboundResult(stored, [], controller)
-        rated = await csat.intercept(self, self._hub, conversation, stored, bot_text)  # issue 6
+        rated = await csat.intercept(self, self._hub, conversation, stored, bot_text)
         if rated is not None:  # a rating or comment for the satisfaction survey: not for the bot
             return InboundResult(stored, rated, controller)
         out, controller = await self._ask_bot(conversation, stored, bot_text, metadata or {})
@@ -361,7 +361,7 @@ class Gateway:
         if conversation.controller == Controller.HUMAN:
             return []
         message, bot_text = accepted.message, accepted.bot_text
-        rated = await csat.intercept(self, self._hub, conversation, message, bot_text)  # issue 6
+        rated = await csat.intercept(self, self._hub, conversation, message, bot_text)
         if rated is not None:  # a rating or comment for the satisfaction survey: not for the bot
             return rated
         if not channel.capabilities.bot:
@@ -584,7 +584,7 @@ class Gateway:
         conversation.category = (
             await guess_category(self.knowledge, citizen_texts) or conversation.category
         )
-        await deadlines.start_conversation(session, conversation, now)  # issue 6, plazos
+        await deadlines.start_conversation(session, conversation, now)
         audit(
             session,
             "handoff",

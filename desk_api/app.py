@@ -24,7 +24,7 @@ from desk_api.db import make_engine, make_sessionmaker
 from desk_api.errors import DomainError
 from desk_api.live import LiveHub
 from desk_api.routes import (
-    assignment,  # issue 6, assignment
+    assignment,
     attachments,
     attentions,
     audit,

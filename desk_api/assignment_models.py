@@ -1,4 +1,4 @@
-"""ORM models of assignment (issue 6): agents' availability and capacity, snoozed conversations.
+"""ORM models of assignment: agents' availability and capacity, snoozed conversations.
 
 Same metadata as ``desk_api.models``; schema changes go through Alembic only.
 """

@@ -1,4 +1,4 @@
-"""ORM models of the legal deadlines (issue 6): one ``Deadline`` per handed-off conversation and
+"""ORM models of the legal deadlines: one ``Deadline`` per handed-off conversation and
 per complaint/suggestion case, and the warnings and breaches (escalations) raised on them.
 
 Same metadata as ``desk_api.models``; schema changes go through Alembic only.

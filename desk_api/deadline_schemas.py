@@ -1,4 +1,4 @@
-"""What the API says about deadlines (issue 6, plazos)."""
+"""What the API says about deadlines."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ORM models of the desk's working tools (issue 6): private notes, labels and canned answers.
+"""ORM models of the desk's working tools: private notes, labels and canned answers.
 
 Same metadata as ``desk_api.models``; schema changes go through Alembic only.
 """

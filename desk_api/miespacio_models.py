@@ -1,4 +1,4 @@
-"""ORM models of the Miespacio web area (issue 6): login codes, browser sessions and the
+"""ORM models of the Miespacio web area: login codes, browser sessions and the
 citizen's preferences. Same metadata as ``desk_api.models``; schema changes through Alembic.
 
 No personal data is stored here in clear: a login code's destination and the caller's IP are

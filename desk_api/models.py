@@ -134,7 +134,7 @@ class Derivation(Base):
     to_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # N2 → N1 return (issue 6, assignment): the unit's internal answer for N1 to relay.
+    # N2 → N1 return: the unit's internal answer for N1 to relay.
     returned_at: Mapped[datetime | None] = mapped_column()
     returned_by_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     return_answer: Mapped[str | None] = mapped_column(Text)
@@ -163,9 +163,9 @@ class AuditEvent(Base):
 # The self-service tables share this metadata (Conversation.citizen_id points at one of them).
 from desk_api import assignment_models as _assignment_models  # noqa: E402, F401
 from desk_api import channel_models as _channel_models  # noqa: E402, F401
-from desk_api import deadline_models as _deadline_models  # noqa: E402, F401  (issue 6, plazos)
+from desk_api import deadline_models as _deadline_models  # noqa: E402, F401
 from desk_api import desk_models as _desk_models  # noqa: E402, F401
-from desk_api import miespacio_models as _miespacio_models  # noqa: E402, F401  # issue 6
+from desk_api import miespacio_models as _miespacio_models  # noqa: E402, F401
 from desk_api import participation_models as _participation_models  # noqa: E402, F401
-from desk_api import quejas_models as _quejas_models  # noqa: E402, F401  (issue 6, quejas)
+from desk_api import quejas_models as _quejas_models  # noqa: E402, F401
 from desk_api.selfservice import models as _selfservice_models  # noqa: E402, F401

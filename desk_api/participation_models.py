@@ -1,4 +1,4 @@
-"""ORM models of citizen participation (issue 6): participatory processes that N2 units publish,
+"""ORM models of citizen participation: participatory processes that N2 units publish,
 their documents, and the proposals citizens submit to them.
 
 Same metadata as ``desk_api.models``; schema changes go through Alembic only.

@@ -1,4 +1,4 @@
-"""ORM models of the formal answer to a complaint or suggestion (issue 6, quejas): the draft's
+"""ORM models of the formal answer to a complaint or suggestion: the draft's
 revisions and the workflow row that approval, return and sending update conditionally.
 
 Same metadata as ``desk_api.models``; schema changes go through Alembic only.

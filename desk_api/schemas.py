@@ -12,7 +12,7 @@ from stdnum import exceptions as stdnum_errors
 from stdnum.es import nie as stdnum_nie
 from stdnum.es import nif as stdnum_nif
 
-from desk_api.deadline_schemas import DeadlineOut  # issue 6, plazos
+from desk_api.deadline_schemas import DeadlineOut
 from desk_api.models import Agent, Conversation, Derivation, Message, Unit
 
 
@@ -495,7 +495,7 @@ class CitizenHistoryOut(BaseModel):
     tasks: list[TaskOut]
 
 
-# -- desk tools (issue 6): private notes, labels, canned answers, search ----------------------
+# -- desk tools: private notes, labels, canned answers, search ----------------------
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")

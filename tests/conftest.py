@@ -25,13 +25,13 @@ from tests.support.clients import Citizen, DeskAgent
 from tests.support.servers import web_app_in_thread
 
 TABLES = [
-    "deadline_alerts", "deadlines",  # issue 6, plazos
-    "case_answer_revisions", "case_answer_drafts",  # issue 6, quejas
+    "deadline_alerts", "deadlines",
+    "case_answer_revisions", "case_answer_drafts",
     "participation_proposals", "participation_documents", "participation_processes",
     "agent_availability", "conversation_snoozes",
     "satisfaction_surveys", "conversation_notes", "conversation_labels", "labels",
     "canned_answers",
-    "miespacio_sessions", "miespacio_login_codes", "miespacio_preferences",  # issue 6, Miespacio
+    "miespacio_sessions", "miespacio_login_codes", "miespacio_preferences",
     "deliveries", "inbound_receipts", "attachments", "desk_tasks", "in_person_attentions",
     "case_events", "cases", "payment_events", "payments", "otp_challenges", "pii_vault",
     "audit_events", "messages", "derivations", "conversations", "citizen_identities",

@@ -285,7 +285,7 @@ async def close_case(
     return await _detail(session, case)
 
 
-# -- the formal answer: draft, approval, sending (issue 6, quejas) ------------------------------
+# -- the formal answer: draft, approval, sending ------------------------------
 
 
 class RevisionOut(BaseModel):

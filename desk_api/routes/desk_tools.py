@@ -1,4 +1,4 @@
-"""The desk's working tools (issue 6): private notes, labels, canned answers, search."""
+"""The desk's working tools: private notes, labels, canned answers, search."""
 
 from __future__ import annotations
 

@@ -46,7 +46,7 @@ class CaseSettings(BaseSettings):
     max_failed_lookups: int = Field(default=5, ge=1)
 
     # Whether a formal answer needs a supervisor's approval before it is sent, per kind, as
-    # JSON: '{"queja": true, "sugerencia": false}' (issue 6, quejas). A kind left out: no.
+    # JSON: '{"queja": true, "sugerencia": false}'. A kind left out: no.
     approval: dict[str, bool] = Field(default_factory=lambda: {"queja": True, "sugerencia": False})
 
     def needs_approval(self, kind: str) -> bool:

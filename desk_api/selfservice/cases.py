@@ -160,7 +160,7 @@ async def create(
             continue
         break
     session.add(CaseEvent(case_id=case.id, kind="registrada", actor_type="citizen"))
-    await deadlines.start_case(session, case)  # issue 6, plazos
+    await deadlines.start_case(session, case)
     audit(
         session,
         "case.create",
@@ -344,7 +344,7 @@ async def record_answer(
     transcript, in the caller's transaction; hand the notice to ``publish_answer`` after it."""
     now = now or utcnow()
     case.status, case.answer, case.answered_at, case.updated_at = "respondida", text, now, now
-    await deadlines.on_case_done(session, case, now)  # issue 6, plazos
+    await deadlines.on_case_done(session, case, now)
     session.add(
         CaseEvent(case_id=case.id, kind="respondida", actor_type="agent", actor_id=str(agent.id))
     )
@@ -386,7 +386,7 @@ async def close(session: AsyncSession, agent: Agent, code: str, note: str | None
     if case.status == "cerrada":
         raise Conflict("Esta queja o sugerencia ya está cerrada.")
     case.status, case.updated_at = "cerrada", utcnow()
-    await deadlines.on_case_done(session, case)  # issue 6, plazos
+    await deadlines.on_case_done(session, case)
     session.add(
         CaseEvent(
             case_id=case.id,

@@ -10,7 +10,7 @@ from desk_api.models import Agent, Unit
 from desk_api.security import hash_password
 
 # A supervisor sees every conversation like an administrator and receives the deadline
-# escalations (issue 6), but administers no accounts.
+# escalations, but administers no accounts.
 ROLES = ("n1", "n2", "supervisor", "admin")
 MIN_PASSWORD = 10
 

@@ -1,4 +1,4 @@
-"""The formal answer to a complaint or suggestion (issue 6, quejas): draft, approval, sending.
+"""The formal answer to a complaint or suggestion: draft, approval, sending.
 
 The handling unit's N2 agents write a draft; each save is a new revision (author, time), the
 latest is current, and nobody outside the unit and the supervisors reads it until it is sent.

@@ -361,7 +361,7 @@ async def report(
         query = query.where(survey.agent_id == agent.id)
     elif agent.role == "n2":
         query = query.where(survey.unit_id == agent.unit_id)
-    elif agent.role not in ("admin", "supervisor"):  # supervisor: issue 6
+    elif agent.role not in ("admin", "supervisor"):
         raise Forbidden("Su perfil no puede consultar los informes de satisfacción.")
     rows = (await session.execute(query)).all()
     labels = await _labels(session, group, [r[0] for r in rows])

@@ -16,7 +16,7 @@ from desk_api.errors import Conflict, Forbidden, NotFound
 from desk_api.live import LiveHub
 from desk_api.models import Agent, Conversation, Derivation, Message, Unit, utcnow
 from desk_api.schemas import ConversationSummary, MessageOut
-from desk_api.services import csat, deadlines, desk_events  # csat, deadlines: issue 6
+from desk_api.services import csat, deadlines, desk_events
 from desk_api.services.transcript import append_message, audit
 from handoff import notices
 from handoff.contract import Controller, State, Tier
@@ -75,7 +75,7 @@ async def take(ctx: DeskContext, agent: Agent, conversation_id: str) -> Conversa
         if conversation.state == State.ASSIGNED:
             raise Conflict("Otro informador ya ha tomado esta conversación.")
         raise Conflict("La conversación no está esperando en la cola.")
-    await _assignment().on_assigned(ctx.session, conversation_id, agent.id)  # issue 6
+    await _assignment().on_assigned(ctx.session, conversation_id, agent.id)
     notice = await append_message(
         ctx.session,
         conversation_id,
@@ -155,7 +155,7 @@ async def derive(
         details={"unit_code": unit.code, "reason": reason, "derivation_id": derivation.id},
     )
     await _commit_and_notify(ctx, conversation_id, [notice], "conversation.queued")
-    await _assignment().queued(ctx, conversation_id)  # issue 6: to an available N2 agent
+    await _assignment().queued(ctx, conversation_id)  # to an available N2 agent
     await _assignment().released(ctx, agent.id, conversation_id)
     return await get_visible_unchecked(ctx.session, conversation_id)
 
@@ -168,7 +168,7 @@ async def resolve(
     _require_assignee(agent, conversation)
     conversation.controller = Controller.BOT
     conversation.state = State.RESOLVED
-    await deadlines.on_resolved(ctx.session, conversation_id)  # issue 6, plazos
+    await deadlines.on_resolved(ctx.session, conversation_id)
     notice = await append_message(ctx.session, conversation_id, "system", notices.resolved())
     audit(
         ctx.session,
@@ -181,8 +181,8 @@ async def resolve(
     resolved = await _commit_and_notify(ctx, conversation_id, [notice], "conversation.updated")
     ctx.gateway.notify_controller(resolved)
     await ctx.gateway.resume_bot(conversation_id)
-    await csat.ask(ctx, agent, resolved)  # issue 6: the citizen rates the attention (CSAT)
-    await _assignment().released(ctx, agent.id, conversation_id)  # issue 6: room for the next
+    await csat.ask(ctx, agent, resolved)  # the citizen rates the attention (CSAT)
+    await _assignment().released(ctx, agent.id, conversation_id)  # room for the next
     return resolved
 
 

@@ -42,7 +42,7 @@ async def citizen_history(
             .order_by(Case.created_at.desc(), Case.id.desc())
         )
     )
-    full = agent.role in ("n1", "supervisor", "admin")  # supervisor: issue 6
+    full = agent.role in ("n1", "supervisor", "admin")
     if not full:
         cases = [c for c in cases if c.unit_id is not None and c.unit_id == agent.unit_id]
         if not openable and not cases:

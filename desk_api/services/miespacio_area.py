@@ -51,7 +51,7 @@ STATE_NAMES = {
 }
 CASE_STATUS_NAMES = {
     "registrada": "Registrada",
-    "en_tramitacion": "En tramitación",  # issue 6, quejas: the answer is in review
+    "en_tramitacion": "En tramitación",  # the answer is in review
     "respondida": "Respondida",
     "cerrada": "Cerrada",
 }
@@ -331,7 +331,7 @@ async def case_detail(session: AsyncSession, citizen_id: str, code: str) -> Case
         select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
     )
     item = _case(case)
-    history = [  # the review's internal steps stay in the desk (issue 6, quejas)
+    history = [  # the review's internal steps stay in the desk
         (e.kind, CASE_STATUS_NAMES.get(e.kind, e.kind.capitalize()), as_utc(e.created_at))
         for e in events
         if e.kind in PUBLIC_CASE_EVENTS

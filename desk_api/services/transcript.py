@@ -52,7 +52,7 @@ async def append_message(
     )
     session.add(message)
     await session.flush()
-    from desk_api.services import deadlines  # issue 6: an agent's message pauses, others resume
+    from desk_api.services import deadlines  # an agent's message pauses, others resume
 
     await deadlines.on_message(session, conversation_id, sender, now)
     if sender != "citizen" and outbound == OUTBOX and identity_id is not None:

@@ -363,7 +363,7 @@ const els = {
   filterChannel: $('filter-channel'),
   filterCategory: $('filter-category'),
   filterLabel: $('filter-label'),
-  filterDeadline: $('filter-deadline'), // issue 6, plazos
+  filterDeadline: $('filter-deadline'),
   searchForm: $('search-form'),
   searchQ: $('search-q'),
   searchError: $('search-error'),
@@ -839,7 +839,7 @@ function patchLists(summary) {
   if (!summary || !summary.id) return;
   const patch = { ...summary };
   if (!Array.isArray(patch.labels)) delete patch.labels; // a live event that did not load them
-  if (!patch.deadline) delete patch.deadline; // issue 6: the same for the deadline
+  if (!patch.deadline) delete patch.deadline; // the same for the deadline
   for (const view of VIEWS) {
     const list = state.lists[view];
     const index = list.findIndex((c) => c.id === summary.id);
@@ -1990,7 +1990,7 @@ function handleWsEvent(data) {
       break;
     }
     default:
-      if (String(data.type).startsWith('deadline.') && window.TuaDeadlines) { // issue 6, plazos
+      if (String(data.type).startsWith('deadline.') && window.TuaDeadlines) {
         window.TuaDeadlines.onEvent(data, { state, toast, patchLists, setView, selectConversation, inMyQueue });
       }
       break;
@@ -2036,7 +2036,7 @@ function bindUi() {
   els.filterChannel.addEventListener('change', onFilterChange);
   els.filterCategory.addEventListener('change', onFilterChange);
   els.filterLabel.addEventListener('change', onFilterChange);
-  els.filterDeadline.addEventListener('change', onFilterChange); // issue 6, plazos
+  els.filterDeadline.addEventListener('change', onFilterChange);
   els.labelAddButton.addEventListener('click', addDetailLabel);
   els.searchForm.addEventListener('submit', runSearch);
   els.searchClose.addEventListener('click', () => closeSearch({ focus: true }));
@@ -2628,7 +2628,7 @@ const CASE_STATUS_LABELS = { registrada: 'Pendiente', en_tramitacion: 'En tramit
 const CASE_CONTACT_LABELS = { email: 'Correo electrónico', telefono: 'Teléfono', canal: 'Por el mismo canal' };
 const CASE_EVENT_LABELS = {
   registrada: 'Registrada', respondida: 'Respondida', cerrada: 'Cerrada',
-  // issue 6, quejas: the formal answer's review (desk-quejas.js); the citizen sees only «En tramitación»
+  // the formal answer's review (desk-quejas.js); the citizen sees only «En tramitación»
   en_tramitacion: 'En tramitación', en_revision: 'Enviada a revisión', devuelta: 'Devuelta a la unidad', aprobada: 'Aprobada',
 };
 const CASE_NEAR_DAYS = 3;

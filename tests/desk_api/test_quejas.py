@@ -1,4 +1,4 @@
-"""The formal answer to quejas y sugerencias (issue 6): the unit's versioned draft, the
+"""The formal answer to quejas y sugerencias: the unit's versioned draft, the
 supervisor's approval or return, and sending (conversation, email, Miespacio, deadline) — the
 real web app on both databases, races on PostgreSQL."""
 
