@@ -19,7 +19,7 @@ from connectors.attachments import AttachmentStore
 from connectors.delivery import DeliveryWorker, RetryPolicy
 from connectors.gateway import ChannelLimits, Gateway
 from connectors.rasa_client import RasaClient
-from desk_api import logs
+from desk_api import logs, openapi_doc
 from desk_api.db import make_engine, make_sessionmaker
 from desk_api.errors import DomainError
 from desk_api.live import LiveHub
@@ -161,6 +161,7 @@ def create_app(
     app = FastAPI(title="Tuatención", version="0.1.0", lifespan=lifespan)
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    openapi_doc.document(app)  # issue 6, permissions: the 422s as _validation_error writes them
     for router in (
         webchat.router,
         auth.router,
@@ -238,6 +239,8 @@ def _explain(error: Any) -> str:
     if kind == "string_too_long":
         limit = context.get("max_length")
         return f"El campo «{field}» es demasiado largo (máximo {limit} caracteres)."
+    if kind in ("less_than_equal", "greater_than_equal", "less_than", "greater_than"):
+        return f"El valor de «{field}» está fuera del rango admitido."
     if kind == "string_too_short":
         return f"El campo «{field}» es demasiado corto."
     return f"Valor no válido en «{field}»: {error.get('msg')}"

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 
-from desk_api.deps import CurrentAgent, SessionDep
+from desk_api.deps import MAX_ROW_ID, CurrentAgent, SessionDep
 from desk_api.routes.pages import DESK_DIR
 from desk_api.schemas import AuditOut
 from desk_api.services import audit_log
@@ -43,7 +43,7 @@ async def audit_page(
     session: SessionDep,
     filters: FilterDep,
     response: Response,
-    before: int | None = Query(default=None, ge=1, description="X-Next-Cursor"),
+    before: int | None = Query(default=None, ge=1, le=MAX_ROW_ID, description="X-Next-Cursor"),
     limit: int = Query(default=audit_log.DEFAULT_LIMIT, ge=1, le=audit_log.MAX_LIMIT),
 ) -> list[AuditEntryOut]:
     """Newest first (days in Spain); the next page's cursor comes in ``X-Next-Cursor``."""
