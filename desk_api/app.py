@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError
 
 from connectors import registry, webchat
 from connectors.attachments import AttachmentStore
@@ -161,6 +162,7 @@ def create_app(
     app = FastAPI(title="Tuatención", version="0.1.0", lifespan=lifespan)
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(DBAPIError, _unstorable_text)  # type: ignore[arg-type]
     openapi_doc.document(app)  # issue 6, permissions: the 422s as _validation_error writes them
     for router in (
         webchat.router,
@@ -208,6 +210,20 @@ async def _warm_up(kb: KnowledgeBase) -> None:
 
 async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
     return JSONResponse(status_code=exc.status_code, content={"detail": exc.message})
+
+
+# PostgreSQL refuses to store some characters (NUL, U+0000) that JSON and URLs may carry.
+UNSTORABLE_TEXT = {"22021", "22P05"}  # character_not_in_repertoire, untranslatable_character
+
+
+async def _unstorable_text(_request: Request, exc: DBAPIError) -> JSONResponse:
+    """A 422 for text the database cannot keep; any other database error stays a 500."""
+    if getattr(exc.orig, "sqlstate", None) not in UNSTORABLE_TEXT:
+        raise exc
+    return JSONResponse(
+        status_code=422,
+        content={"detail": "El texto contiene caracteres no admitidos (como el carácter nulo)."},
+    )
 
 
 async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

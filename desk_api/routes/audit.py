@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated, Any
@@ -17,6 +18,7 @@ from desk_api.services.audit_log import AuditFilter
 
 router = APIRouter(tags=["audit"])
 
+UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
 MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8"}
 
 
@@ -79,7 +81,8 @@ async def audit_export(
             async for chunk in audit_log.export_chunks(export_session, filters, format, export_id):
                 yield chunk
 
-    name = "-".join(["auditoria", *(str(v) for v in filters.described().values())]).replace(":", "")
+    described = "-".join(["auditoria", *(str(v) for v in filters.described().values())])
+    name = UNSAFE_IN_FILENAME.sub("_", described)[:120]  # a header: ASCII, no quotes nor controls
     return StreamingResponse(
         body(),
         media_type=MEDIA[format],

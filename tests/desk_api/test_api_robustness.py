@@ -121,3 +121,43 @@ async def test_the_schema_documents_the_validation_errors_the_app_sends(
         "body",
         "name",
     ]
+
+
+async def test_an_export_named_after_odd_filters_is_still_sent(login: Login) -> None:
+    admin = await login("admin")
+    for conversation in ('x"\ny', "ñandú", "a;b c"):
+        response = await admin.call("GET", "/audit/export", params={"conversation": conversation})
+        assert response.status_code == 200, response.text
+        disposition = response.headers["content-disposition"]
+        assert disposition.isascii() and disposition.count('"') == 2, disposition
+    plain = await admin.call("GET", "/audit/export", params={"conversation": "abc-123"})
+    assert plain.headers["content-disposition"] == 'attachment; filename="auditoria-abc-123.csv"'
+
+
+async def test_text_the_database_cannot_keep_is_refused_not_a_server_error(
+    web: str, login: Login, settings: Settings
+) -> None:
+    """PostgreSQL refuses NUL (U+0000) in text; SQLite keeps it. Neither is a server error."""
+    admin = await login("admin")
+    citizen = await Citizen(web).start()
+    calls = [
+        await admin.call("POST", "/labels", json={"name": "ur\x00gente"}),
+        await admin.call(
+            "POST", "/canned", json={"shortcut": "/nulo", "title": "a\x00b", "body": "Texto"}
+        ),
+        await admin.call("GET", "/audit", params={"agent": "ad\x00min"}),
+        await citizen.http.post(
+            f"/api/chat/conversations/{citizen.conversation_id}/messages",
+            json={"text": "hola\x00"},
+            headers=citizen.headers,
+        ),
+    ]
+    await citizen.aclose()
+    for response in calls:
+        assert response.status_code < 500, response.text
+        if response.status_code == 422:
+            assert response.json()["detail"] == (
+                "El texto contiene caracteres no admitidos (como el carácter nulo)."
+            )
+    if settings.database_url.startswith("postgresql"):
+        assert [r.status_code for r in calls] == [422, 422, 422, 422]
