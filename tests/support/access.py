@@ -25,6 +25,7 @@ To declare a new route, add one line, e.g.::
 - ``signed=True`` for providers' webhooks: only "no signature → 401/403" is checked;
 - ``codes``: a refused role answered otherwise than ``refused`` (``{"n2_b": 404}``: another
   unit must not learn that the conversation exists, N1 gets 403 for what is not its tier);
+- ``example``: for a ``"MOUNT /path"`` of static files, one file to request under it;
 - ``objects``: fill a placeholder with another fixture object (``{"conversation_id":
   "n1_conversation"}``), for actions that need the object in another state.
 Path placeholders are filled from the matrix's fixtures (``Objects.params`` in
@@ -65,6 +66,7 @@ class Rule:
     signed: bool = False
     codes: dict[str, int] = field(default_factory=dict)  # a role refused otherwise than ``refused``
     objects: dict[str, str] = field(default_factory=dict)  # placeholder → another fixture object
+    example: str | None = None  # for ``MOUNT`` (static files): a path to request under it
 
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -317,4 +319,13 @@ ACCESS: dict[str, Rule] = {
     "POST /webhooks/voice/dialed": Rule(NONE, signed=True),
     "POST /webhooks/voice/recording": Rule(NONE, signed=True),
     "POST /webhooks/voice/transcription": Rule(NONE, signed=True),
+    # The reference server of the tramitación system (development): its own API key only.
+    "GET /sandbox/tramitacion/openapi.json": Rule(PUBLIC),
+    "GET /sandbox/tramitacion/docs": Rule(PUBLIC),
+    "GET /sandbox/tramitacion/docs/oauth2-redirect": Rule(PUBLIC),
+    "GET /sandbox/tramitacion/redoc": Rule(PUBLIC),
+    "GET /sandbox/tramitacion/api/v1/expedientes/{numero}": Rule(NONE, refused=401),
+    # Static files.
+    "MOUNT /static/chat": Rule(PUBLIC, example="/static/chat/webchat.js"),
+    "MOUNT /static/desk": Rule(PUBLIC, example="/static/desk/desk.js"),
 }
