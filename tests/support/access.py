@@ -1,14 +1,16 @@
 """Who may use each route of the app: the declarative table the permissions matrix checks.
 
-Every HTTP method + path and every WebSocket of ``create_app()`` has exactly one entry in
-``ACCESS``, keyed ``"METHOD /path"`` (``"WS /path"`` for sockets, the path as FastAPI declares
-it, ``{placeholders}`` included). An entry says which of ``ROLES`` may use the route and how
+Every HTTP method + path and every WebSocket of ``create_app()`` (mounted apps included) has
+exactly one entry in ``ACCESS``, keyed ``"METHOD /path"`` (``"WS /path"`` for sockets,
+``"MOUNT /path"`` for static files; the path as FastAPI declares it, ``{placeholders}``
+included). An entry says which of ``ROLES`` may use the route and how
 everyone else is refused; ``tests/desk_api/test_permissions_matrix.py`` checks it with real
-requests, and fails on any route of the app that has no entry here.
+requests, and fails on any route of the app that has no entry here, with the message
+``declare the expected access of: GET /api/desk/cases/{code}/draft``.
 
-To declare a new route, add one line, e.g.::
+To declare a new route, add one line to ``ACCESS``, e.g.::
 
-    "GET /api/desk/cases/{code}/draft": Rule(UNIT_A, refused=404),
+    "GET /api/desk/cases/{code}/draft": Rule(UNIT_MANAGERS, codes=NOT_THEIRS),
 
 - ``allowed``: the roles that may use it (``PUBLIC``: everyone, anonymous included);
 - ``refused``: what the other *authenticated* roles get (403, or 404 where the API must not
@@ -41,7 +43,6 @@ ROLES = ("anonymous", "n1", "n2_a", "n2_b", "supervisor", "admin", "citizen")
 AGENTS = frozenset({"n1", "n2_a", "n2_b", "supervisor", "admin"})
 PUBLIC = frozenset(ROLES)
 NONE: frozenset[str] = frozenset()
-UNIT_A = frozenset({"n2_a", "supervisor", "admin"})  # the unit that owns the object, and above
 SEES_A = frozenset({"n1", "n2_a", "supervisor", "admin"})  # N1 still sees what it derived
 MANAGERS = frozenset({"supervisor", "admin"})
 ASSIGNEE = frozenset({"n2_a"})  # the conversation is attended by n2 of unit A
