@@ -163,7 +163,7 @@ def create_app(
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(DBAPIError, _unstorable_text)  # type: ignore[arg-type]
-    openapi_doc.document(app)  # issue 6, permissions: the 422s as _validation_error writes them
+    openapi_doc.document(app)  # the 422s as _validation_error writes them
     for router in (
         webchat.router,
         auth.router,
