@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse
 
 from connectors.channels import IncomingFile
 from desk_api.channel_models import Attachment
-from desk_api.deps import CitizenToken, GatewayDep, HubDep, SessionDep, SettingsDep
+from desk_api.deps import MAX_ROW_ID, CitizenToken, GatewayDep, HubDep, SessionDep, SettingsDep
 from desk_api.errors import DomainError, InvalidInput, NotFound
 from desk_api.live import DESK_TOPIC, conversation_topic
 from desk_api.schemas import (
@@ -56,7 +56,7 @@ async def history(
     token: CitizenToken,
     gateway: GatewayDep,
     session: SessionDep,
-    after: int = Query(default=0, ge=0),
+    after: int = Query(default=0, ge=0, le=MAX_ROW_ID),
 ) -> ChatHistoryOut:
     conversation = await gateway.authorize(session, conversation_id, token)
     messages = await messages_after(session, conversation_id, after)

@@ -13,13 +13,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError
 
 from connectors import registry, webchat
 from connectors.attachments import AttachmentStore
 from connectors.delivery import DeliveryWorker, RetryPolicy
 from connectors.gateway import ChannelLimits, Gateway
 from connectors.rasa_client import RasaClient
-from desk_api import logs
+from desk_api import logs, openapi_doc
 from desk_api.db import make_engine, make_sessionmaker
 from desk_api.errors import DomainError
 from desk_api.live import LiveHub
@@ -162,6 +163,8 @@ def create_app(
     app = FastAPI(title="Tuatención", version="0.1.0", lifespan=lifespan)
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(DBAPIError, _unstorable_text)  # type: ignore[arg-type]
+    openapi_doc.document(app)  # the 422s as _validation_error writes them
     for router in (
         webchat.router,
         auth.router,
@@ -211,6 +214,20 @@ async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
     return JSONResponse(status_code=exc.status_code, content={"detail": exc.message})
 
 
+# PostgreSQL refuses to store some characters (NUL, U+0000) that JSON and URLs may carry.
+UNSTORABLE_TEXT = {"22021", "22P05"}  # character_not_in_repertoire, untranslatable_character
+
+
+async def _unstorable_text(_request: Request, exc: DBAPIError) -> JSONResponse:
+    """A 422 for text the database cannot keep; any other database error stays a 500."""
+    if getattr(exc.orig, "sqlstate", None) not in UNSTORABLE_TEXT:
+        raise exc
+    return JSONResponse(
+        status_code=422,
+        content={"detail": "El texto contiene caracteres no admitidos (como el carácter nulo)."},
+    )
+
+
 async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
     """422 with one readable sentence (Spanish) plus the machine-readable field list."""
     errors = exc.errors()
@@ -240,6 +257,8 @@ def _explain(error: Any) -> str:
     if kind == "string_too_long":
         limit = context.get("max_length")
         return f"El campo «{field}» es demasiado largo (máximo {limit} caracteres)."
+    if kind in ("less_than_equal", "greater_than_equal", "less_than", "greater_than"):
+        return f"El valor de «{field}» está fuera del rango admitido."
     if kind == "string_too_short":
         return f"El campo «{field}» es demasiado corto."
     return f"Valor no válido en «{field}»: {error.get('msg')}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Path
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
@@ -19,6 +19,10 @@ from desk_api.services.desk import DeskContext
 from desk_api.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False)
+
+MAX_ROW_ID = 2_147_483_647  # ids are 32-bit integers: beyond, the database refuses the query
+# A row's id in a path: out of range is a 422, never a database error (a 500).
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 async def get_settings(request: HTTPConnection) -> Settings:

@@ -13,7 +13,7 @@ from desk_api.assignment_schemas import (
     SnoozeOut,
     StatusIn,
 )
-from desk_api.deps import CurrentAgent, DeskDep
+from desk_api.deps import CurrentAgent, DeskDep, RowId
 from desk_api.routes.conversations import conversation_detail
 from desk_api.schemas import ConversationDetail
 from desk_api.services import assignment, snooze
@@ -46,7 +46,7 @@ async def agents(agent: CurrentAgent, ctx: DeskDep) -> list[AgentLoadOut]:
 
 @router.put("/agents/{agent_id}/capacity", response_model=AgentLoadOut)
 async def set_capacity(
-    agent_id: int, body: CapacityIn, agent: CurrentAgent, ctx: DeskDep
+    agent_id: RowId, body: CapacityIn, agent: CurrentAgent, ctx: DeskDep
 ) -> AgentLoadOut:
     return await assignment.set_capacity(ctx, agent, agent_id, body.capacity)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated, Any
@@ -9,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 
-from desk_api.deps import CurrentAgent, SessionDep
+from desk_api.deps import MAX_ROW_ID, CurrentAgent, SessionDep
 from desk_api.routes.pages import DESK_DIR
 from desk_api.schemas import AuditOut
 from desk_api.services import audit_log
@@ -17,6 +18,7 @@ from desk_api.services.audit_log import AuditFilter
 
 router = APIRouter(tags=["audit"])
 
+UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
 MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8"}
 
 
@@ -43,7 +45,7 @@ async def audit_page(
     session: SessionDep,
     filters: FilterDep,
     response: Response,
-    before: int | None = Query(default=None, ge=1, description="X-Next-Cursor"),
+    before: int | None = Query(default=None, ge=1, le=MAX_ROW_ID, description="X-Next-Cursor"),
     limit: int = Query(default=audit_log.DEFAULT_LIMIT, ge=1, le=audit_log.MAX_LIMIT),
 ) -> list[AuditEntryOut]:
     """Newest first (days in Spain); the next page's cursor comes in ``X-Next-Cursor``."""
@@ -79,7 +81,8 @@ async def audit_export(
             async for chunk in audit_log.export_chunks(export_session, filters, format, export_id):
                 yield chunk
 
-    name = "-".join(["auditoria", *(str(v) for v in filters.described().values())]).replace(":", "")
+    described = "-".join(["auditoria", *(str(v) for v in filters.described().values())])
+    name = UNSAFE_IN_FILENAME.sub("_", described)[:120]  # a header: ASCII, no quotes nor controls
     return StreamingResponse(
         body(),
         media_type=MEDIA[format],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 
-from desk_api.deps import CurrentAgent, SessionDep
+from desk_api.deps import CurrentAgent, RowId, SessionDep
 from desk_api.schemas import CannedIn, CannedOut, CannedPatch, CannedRenderOut
 from desk_api.services import canned
 from knowledge.base import KnowledgeBase, KnowledgeUnavailable
@@ -28,19 +28,19 @@ async def create(body: CannedIn, agent: CurrentAgent, session: SessionDep) -> Ca
 
 @router.patch("/{canned_id}", response_model=CannedOut)
 async def update(
-    canned_id: int, body: CannedPatch, agent: CurrentAgent, session: SessionDep
+    canned_id: RowId, body: CannedPatch, agent: CurrentAgent, session: SessionDep
 ) -> CannedOut:
     return await canned.update(session, agent, canned_id, body)
 
 
 @router.delete("/{canned_id}", status_code=204)
-async def delete(canned_id: int, agent: CurrentAgent, session: SessionDep) -> None:
+async def delete(canned_id: RowId, agent: CurrentAgent, session: SessionDep) -> None:
     await canned.remove(session, agent, canned_id)
 
 
 @router.post("/{canned_id}/render", response_model=CannedRenderOut)
 async def render(
-    canned_id: int,
+    canned_id: RowId,
     agent: CurrentAgent,
     session: SessionDep,
     request: Request,

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
 from desk_api.assignment_models import ConversationSnooze
-from desk_api.deps import CurrentAgent, DeskDep, SessionDep
+from desk_api.deps import MAX_ROW_ID, CurrentAgent, DeskDep, SessionDep
 from desk_api.models import AuditEvent, Conversation, Unit
 from desk_api.schemas import (
     AgentReplyIn,
@@ -63,7 +63,7 @@ async def list_conversations(
         default="queue"
     ),
     channel: str | None = Query(default=None, max_length=32),
-    label: int | None = Query(default=None, description="A label's id"),
+    label: int | None = Query(default=None, ge=1, le=MAX_ROW_ID, description="A label's id"),
     q: str | None = Query(default=None, max_length=200, description="Words in the transcript"),
     limit: int = Query(default=inbox.DEFAULT_LIMIT, ge=1, le=inbox.MAX_LIMIT),
     before: str | None = Query(default=None, max_length=512, description="X-Next-Cursor"),

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, Response
 
 from desk_api.deadline_schemas import AlertOut, DeadlineOut, DeadlineReportRow
-from desk_api.deps import CurrentAgent, HubDep, SessionDep
+from desk_api.deps import CurrentAgent, HubDep, RowId, SessionDep
 from desk_api.routes.pages import DESK_DIR
 from desk_api.services import csat, deadlines
 from desk_api.services.calendar import get_settings
@@ -36,7 +36,7 @@ async def escalations(
 
 @router.post("/api/desk/deadlines/escalations/{alert_id}/acknowledge", response_model=AlertOut)
 async def acknowledge(
-    alert_id: int, agent: CurrentAgent, session: SessionDep, hub: HubDep
+    alert_id: RowId, agent: CurrentAgent, session: SessionDep, hub: HubDep
 ) -> AlertOut:
     return await deadlines.acknowledge(session, hub, agent, alert_id)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from desk_api.deps import CurrentAgent, DeskDep, SessionDep
+from desk_api.deps import CurrentAgent, DeskDep, RowId, SessionDep
 from desk_api.schemas import DeliveryOut
 from desk_api.services import deliveries
 
@@ -20,5 +20,5 @@ async def of_conversation(
 
 
 @router.post("/deliveries/{delivery_id}/retry", response_model=DeliveryOut)
-async def retry(delivery_id: int, agent: CurrentAgent, ctx: DeskDep) -> DeliveryOut:
+async def retry(delivery_id: RowId, agent: CurrentAgent, ctx: DeskDep) -> DeliveryOut:
     return DeliveryOut.model_validate(await deliveries.retry(ctx, agent, delivery_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from desk_api.deps import CurrentAgent, HubDep, SessionDep
+from desk_api.deps import CurrentAgent, HubDep, RowId, SessionDep
 from desk_api.schemas import LabelIn, LabelOut, LabelPatch
 from desk_api.services import labels
 
@@ -23,13 +23,13 @@ async def create_label(body: LabelIn, agent: CurrentAgent, session: SessionDep) 
 
 @router.patch("/labels/{label_id}", response_model=LabelOut)
 async def update_label(
-    label_id: int, body: LabelPatch, agent: CurrentAgent, session: SessionDep
+    label_id: RowId, body: LabelPatch, agent: CurrentAgent, session: SessionDep
 ) -> LabelOut:
     return await labels.update(session, agent, label_id, body)
 
 
 @router.delete("/labels/{label_id}", status_code=204)
-async def delete_label(label_id: int, agent: CurrentAgent, session: SessionDep) -> None:
+async def delete_label(label_id: RowId, agent: CurrentAgent, session: SessionDep) -> None:
     await labels.remove(session, agent, label_id)
 
 
@@ -42,7 +42,7 @@ async def conversation_labels(
 
 @router.put("/conversations/{conversation_id}/labels/{label_id}", response_model=list[LabelOut])
 async def add_label(
-    conversation_id: str, label_id: int, agent: CurrentAgent, session: SessionDep, hub: HubDep
+    conversation_id: str, label_id: RowId, agent: CurrentAgent, session: SessionDep, hub: HubDep
 ) -> list[LabelOut]:
     """Idempotent: the conversation's labels afterwards."""
     return await labels.add_to_conversation(session, hub, agent, conversation_id, label_id)
@@ -50,7 +50,7 @@ async def add_label(
 
 @router.delete("/conversations/{conversation_id}/labels/{label_id}", response_model=list[LabelOut])
 async def remove_label(
-    conversation_id: str, label_id: int, agent: CurrentAgent, session: SessionDep, hub: HubDep
+    conversation_id: str, label_id: RowId, agent: CurrentAgent, session: SessionDep, hub: HubDep
 ) -> list[LabelOut]:
     """Idempotent: the conversation's labels afterwards."""
     return await labels.remove_from_conversation(session, hub, agent, conversation_id, label_id)

@@ -6,7 +6,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Query
 
-from desk_api.deps import CurrentAgent, SessionDep
+from desk_api.deps import CurrentAgent, RowId, SessionDep
 from desk_api.schemas import TaskDoneIn, TaskOut
 from desk_api.services import tasks
 
@@ -23,5 +23,7 @@ async def list_tasks(
 
 
 @router.post("/{task_id}/done", response_model=TaskOut)
-async def done(task_id: int, body: TaskDoneIn, agent: CurrentAgent, session: SessionDep) -> TaskOut:
+async def done(
+    task_id: RowId, body: TaskDoneIn, agent: CurrentAgent, session: SessionDep
+) -> TaskOut:
     return await tasks.complete(session, agent, task_id, body.outcome)

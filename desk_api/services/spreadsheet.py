@@ -42,6 +42,12 @@ def excel_csv(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> bytes:
     return csv_lines(rows, header).encode("utf-8")
 
 
+# Reports and exports cover these days; beyond them the date arithmetic (a day more, the UTC
+# instant of a local midnight) would overflow Python's dates.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+OUT_OF_RANGE = "Fecha fuera de rango: use días entre el 1/1/1900 y el 31/12/2999."
+
+
 @dataclass(frozen=True)
 class Period:
     start: date
@@ -52,8 +58,11 @@ class Period:
         cls, start: date | None, end: date | None, timezone: str, default_days: int = 30
     ) -> Period:
         """Defaults: the last ``default_days`` days up to today in Spain."""
+        for day in (start, end):
+            if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+                raise InvalidInput(OUT_OF_RANGE)
         end = end or datetime.now(ZoneInfo(timezone)).date()
-        start = start or end - timedelta(days=default_days - 1)
+        start = start or max(end - timedelta(days=default_days - 1), FIRST_DAY)
         if start > end:
             raise InvalidInput("La fecha «desde» es posterior a la fecha «hasta».")
         return cls(start, end)
