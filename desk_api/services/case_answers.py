@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -127,9 +128,7 @@ async def save(
     version: int | None,
 ) -> DraftView:
     """A new revision of the draft by the unit (while it is a draft or was returned)."""
-    case = await _open_case(session, agent, code)
-    if not may_draft(agent, case):
-        raise Forbidden(NOT_DRAFTER)
+    case = await _open_case(session, agent, code, may_draft, NOT_DRAFTER)
     text = _checked_text(text)
     draft = await session.get(CaseAnswerDraft, case.id)
     if draft is None:
@@ -162,9 +161,7 @@ async def submit(
     version: int | None,
 ) -> DraftView:
     """The unit sends its current draft to a supervisor's review."""
-    case = await _open_case(session, agent, code)
-    if not may_draft(agent, case):
-        raise Forbidden(NOT_DRAFTER)
+    case = await _open_case(session, agent, code, may_draft, NOT_DRAFTER)
     if not settings.needs_approval(case.kind):
         raise Conflict(
             f"La respuesta a una {cases.KIND_NAMES[case.kind]} no necesita aprobación: "
@@ -194,9 +191,7 @@ async def return_to_unit(
     version: int | None,
 ) -> DraftView:
     """A supervisor sends the draft back to the unit with what to change (internal)."""
-    case = await _open_case(session, agent, code)  # not visible: 404 first
-    if not can_supervise(agent):
-        raise Forbidden(NOT_SUPERVISOR)
+    case = await _open_case(session, agent, code, _supervises, NOT_SUPERVISOR)
     comment = comment.strip()
     if not comment:
         raise InvalidInput("Explique a la unidad qué debe cambiar antes de devolverla.")
@@ -225,9 +220,7 @@ async def approve(
 ) -> DraftView:
     """«Aprobar y enviar»: a supervisor approves the draft (their edit, if any, is a new
     revision of theirs) and the answer goes to the citizen in the same transaction."""
-    case = await _open_case(session, agent, code)  # not visible: 404 first
-    if not can_supervise(agent):
-        raise Forbidden(NOT_SUPERVISOR)
+    case = await _open_case(session, agent, code, _supervises, NOT_SUPERVISOR)
     draft = await _existing_draft(session, case)
     _check_state(draft, ("en_revision",), "No se puede aprobar: la respuesta")
     current = await _current_text(session, case)
@@ -255,9 +248,7 @@ async def send(
     version: int | None,
 ) -> DraftView:
     """The unit sends its current draft itself, where no approval is required."""
-    case = await _open_case(session, agent, code)
-    if not may_draft(agent, case):
-        raise Forbidden(NOT_DRAFTER)
+    case = await _open_case(session, agent, code, may_draft, NOT_DRAFTER)
     if settings.needs_approval(case.kind):
         raise Conflict(
             f"La respuesta a una {cases.KIND_NAMES[case.kind]} necesita la aprobación de un "
@@ -319,8 +310,22 @@ async def _mail(
     await session.commit()
 
 
-async def _open_case(session: AsyncSession, agent: Agent, code: str) -> Case:
+def _supervises(agent: Agent, _case: Case) -> bool:
+    return can_supervise(agent)
+
+
+async def _open_case(
+    session: AsyncSession,
+    agent: Agent,
+    code: str,
+    may: Callable[[Agent, Case], bool],
+    refusal: str,
+) -> Case:
+    """The case, checked in this order: visible to the agent (else 404), theirs to act on (else
+    403), still open (else 409): nobody learns a case's state from a step they may not take."""
     case = await cases.get_for_agent(session, agent, code)
+    if not may(agent, case):
+        raise Forbidden(refusal)
     if case.status in ("respondida", "cerrada"):
         raise Conflict(
             "Esta queja o sugerencia ya está respondida."
