@@ -27,8 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors import pii, pii_vault
 from connectors.attachments import AttachmentStore, safe_filename
+from connectors.file_kinds import MACROS, sniff
 from connectors.gateway import Gateway
-from connectors.webchat import MACROS, sniff
 from desk_api.errors import Conflict, Forbidden, InvalidInput, NotFound
 from desk_api.live import LiveHub
 from desk_api.models import Agent, Conversation, Unit, utcnow
