@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import text
 
 from bot import processes, training
 from bot.processes import free_port
@@ -66,14 +65,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite+aiosqlite:///{path}"
     url: str = request.getfixturevalue("pg_database")
-
-    async def truncate() -> None:
-        engine = make_engine(url)
-        async with engine.begin() as connection:
-            await connection.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
-        await engine.dispose()
-
-    asyncio.run(truncate())
+    databases.truncate(url, TABLES)
     return url
 
 

@@ -26,10 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from pydantic import SecretStr
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
-from sqlalchemy import text
 
 from bot.processes import free_port
-from desk_api.db import make_engine
 from desk_api.services import accounts
 from desk_api.settings import Settings
 from knowledge.settings import KnowledgeSettings
@@ -63,14 +61,7 @@ def fuzz_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite+aiosqlite:///{path}"
     url: str = request.getfixturevalue("pg_database")
-
-    async def truncate() -> None:
-        engine = make_engine(url)
-        async with engine.begin() as connection:
-            await connection.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
-        await engine.dispose()
-
-    asyncio.run(truncate())
+    databases.truncate(url, TABLES)
     return url
 
 

@@ -37,13 +37,12 @@ import websockets
 from fastapi import FastAPI
 from fastapi.routing import APIWebSocketRoute
 from pydantic import SecretStr
-from sqlalchemy import select, text
+from sqlalchemy import select
 from starlette.routing import BaseRoute, Mount, WebSocketRoute
 
 from bot.processes import free_port
 from connectors import pii_vault
 from desk_api.app import create_app
-from desk_api.db import make_engine
 from desk_api.miespacio_models import MiespacioSession
 from desk_api.models import Agent, Conversation, Unit, utcnow
 from desk_api.security import create_self_service_token
@@ -126,14 +125,7 @@ def matrix_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite+aiosqlite:///{path}"
     url: str = request.getfixturevalue("pg_database")
-
-    async def truncate() -> None:
-        engine = make_engine(url)
-        async with engine.begin() as connection:
-            await connection.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
-        await engine.dispose()
-
-    asyncio.run(truncate())
+    databases.truncate(url, TABLES)
     return url
 
 

@@ -51,3 +51,19 @@ def scratch(suffix: str) -> Iterator[str]:
         yield url
     finally:
         drop(name)
+
+
+def truncate(url: str, tables: list[str]) -> None:
+    """Empty ``tables`` of a migrated PostgreSQL database (identities restart)."""
+
+    async def run() -> None:
+        engine = make_engine(url)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
