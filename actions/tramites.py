@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.forms_common import latest_text
 from actions.knowledge_access import HUMAN_BUTTON, KnowledgeUnavailable, apologise, consult
+from handoff.contract import knowledge_signal
 from knowledge.answers import aspects, button_title, procedure_aspects, procedure_card
 from knowledge.base import KnowledgeBase, ProcedureResult
 from knowledge.feeds import Procedure
@@ -120,11 +121,15 @@ class ActionInformarTramite(Action):
             if candidates and result.plausible:
                 buttons = [_button(p) for p in candidates] + [HUMAN_BUTTON]
                 dispatcher.utter_message(text=UNSURE, buttons=buttons)
+                dispatcher.utter_message(json_message=knowledge_signal("choices"))
             else:
                 dispatcher.utter_message(text=NOT_FOUND, buttons=[HUMAN_BUTTON])
+                dispatcher.utter_message(json_message=knowledge_signal("not_found"))
             return []
         best = result.hits[0].procedure
         events = await self._card(dispatcher, best.id)
+        if events:  # the card was shown (the catalogue may have changed under the search)
+            dispatcher.utter_message(json_message=knowledge_signal("card", best.id))
         if result.alternatives:
             dispatcher.utter_message(
                 text="Si buscaba otro trámite, quizá sea uno de estos:",

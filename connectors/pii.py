@@ -57,6 +57,12 @@ def mask(text: str) -> str:
     return _replace(text, lambda found: f"[{found.kind}]")
 
 
+def mask_for_review(text: str) -> str:
+    """Everything personal masked with typed placeholders, for what people other than the
+    attending agents read: the annotation inbox, training data, exports and reports."""
+    return mask(text)
+
+
 def mask_with_refs(text: str, ref_for: Callable[[Found], str | None]) -> str:
     """Placeholders from ``ref_for`` (``"DNI_1"`` → ``[DNI_1]``); None gives the kind alone,
     and an invalid DNI/NIE ``[DNI_INVALIDO]``."""

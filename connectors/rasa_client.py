@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 logger = logging.getLogger(__name__)
+MODEL_ID_TTL = 60.0  # seconds a model id read from /status is trusted
 
 
 class RasaUnavailable(Exception):
@@ -25,6 +28,8 @@ class BotReply:
 class RasaClient:
     def __init__(self, base_url: str, token: str | None, timeout: float) -> None:
         self._token = token
+        self._model_id: str | None = None
+        self._model_seen_at: float | None = None
         self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
 
     async def aclose(self) -> None:
@@ -55,6 +60,34 @@ class RasaClient:
         response.raise_for_status()
         events = response.json().get("events", [])
         return list(events)
+
+    async def latest_message(self, sender: str) -> dict[str, Any] | None:
+        """The parse of the conversation's latest user message (intent, ranking, entities,
+        metadata), without the tracker's events; None if Rasa does not answer."""
+        try:
+            response = await self._http.get(
+                f"/conversations/{sender}/tracker",
+                params={**self._auth(), "include_events": "NONE"},
+            )
+            response.raise_for_status()
+            latest = response.json().get("latest_message")
+        except (httpx.HTTPError, ValueError) as exc:
+            logger.warning("rasa.tracker_unavailable", extra={"error": str(exc)})
+            return None
+        return latest if isinstance(latest, dict) else None
+
+    async def model_id(self) -> str | None:
+        """The loaded model's file name (without ``.tar.gz``), cached for a minute."""
+        now = time.monotonic()
+        if self._model_seen_at is not None and now - self._model_seen_at < MODEL_ID_TTL:
+            return self._model_id
+        try:
+            model_file = str((await self.status()).get("model_file") or "")
+        except (httpx.HTTPError, ValueError):
+            return self._model_id
+        self._model_id = Path(model_file).name.removesuffix(".tar.gz") or None
+        self._model_seen_at = now
+        return self._model_id
 
     async def status(self) -> dict[str, Any]:
         response = await self._http.get("/status", params=self._auth())

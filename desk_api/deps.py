@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Path
@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from connectors.gateway import Gateway
-from desk_api.errors import Unauthorized
+from desk_api.errors import Forbidden, Unauthorized
 from desk_api.live import LiveHub
 from desk_api.models import Agent, Conversation
 from desk_api.security import decode_access_token, decode_self_service_token
+from desk_api.services.accounts import REVIEW_ROLES
 from desk_api.services.desk import DeskContext
 from desk_api.settings import Settings
 
@@ -62,15 +63,44 @@ async def agent_from_token(session: AsyncSession, settings: Settings, token: str
     return agent
 
 
-async def get_current_agent(
+def require_attention_role(agent: Agent) -> Agent:
+    """Content teams and analysts work on masked texts: no conversation, transcript or
+    attention tool of the desk is theirs."""
+    if agent.role in REVIEW_ROLES:
+        raise Forbidden(
+            "Su perfil trabaja con textos anonimizados: no atiende conversaciones ni ve "
+            "transcripciones."
+        )
+    return agent
+
+
+async def get_staff_agent(
     credentials: BearerDep, session: SessionDep, settings: SettingsDep
 ) -> Agent:
+    """Any signed-in desk account, the content team and analysts included."""
     return await agent_from_token(
         session, settings, credentials.credentials if credentials else None
     )
 
 
+async def get_current_agent(agent: Annotated[Agent, Depends(get_staff_agent)]) -> Agent:
+    """A signed-in agent who attends citizens (N1, N2, supervisor, administrator)."""
+    return require_attention_role(agent)
+
+
+StaffAgent = Annotated[Agent, Depends(get_staff_agent)]
 CurrentAgent = Annotated[Agent, Depends(get_current_agent)]
+
+
+def agent_with_role(*roles: str) -> Callable[[Agent], Awaitable[Agent]]:
+    """A dependency: the signed-in agent, if their role is one of ``roles`` (403 otherwise)."""
+
+    async def dependency(agent: StaffAgent) -> Agent:
+        if agent.role not in roles:
+            raise Forbidden("Su perfil no puede usar esta función.")
+        return agent
+
+    return dependency
 
 
 async def get_desk_context(session: SessionDep, gateway: GatewayDep, hub: HubDep) -> DeskContext:

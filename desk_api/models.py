@@ -166,6 +166,7 @@ from desk_api import channel_models as _channel_models  # noqa: E402, F401
 from desk_api import deadline_models as _deadline_models  # noqa: E402, F401
 from desk_api import desk_models as _desk_models  # noqa: E402, F401
 from desk_api import miespacio_models as _miespacio_models  # noqa: E402, F401
+from desk_api import nlu_models as _nlu_models  # noqa: E402, F401
 from desk_api import participation_models as _participation_models  # noqa: E402, F401
 from desk_api import quejas_models as _quejas_models  # noqa: E402, F401
 from desk_api.selfservice import models as _selfservice_models  # noqa: E402, F401

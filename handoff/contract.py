@@ -13,6 +13,17 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 HANDOFF_KEY = "handoff"
+# What the knowledge base did for a procedure question, sent by the actions as a custom payload
+# of its own (the gateway records it for the analysts; no channel shows it).
+KNOWLEDGE_KEY = "tuatencion_conocimiento"
+KNOWLEDGE_OUTCOMES = ("card", "choices", "not_found")
+
+
+def knowledge_signal(outcome: str, procedure: str | None = None) -> dict[str, Any]:
+    """The custom payload: ``{"tuatencion_conocimiento": {"resultado": …, "tramite": …}}``."""
+    if outcome not in KNOWLEDGE_OUTCOMES:
+        raise ValueError(f"unknown knowledge outcome {outcome!r}")
+    return {KNOWLEDGE_KEY: {"resultado": outcome, "tramite": procedure}}
 
 
 class Controller(StrEnum):

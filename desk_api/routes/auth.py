@@ -1,7 +1,7 @@
 from fastapi import APIRouter
 from sqlalchemy import select
 
-from desk_api.deps import CurrentAgent, SessionDep, SettingsDep
+from desk_api.deps import SessionDep, SettingsDep, StaffAgent
 from desk_api.errors import Unauthorized
 from desk_api.models import Agent
 from desk_api.schemas import AgentOut, LoginIn, TokenOut
@@ -20,5 +20,5 @@ async def login(body: LoginIn, session: SessionDep, settings: SettingsDep) -> To
 
 
 @router.get("/me", response_model=AgentOut)
-async def me(agent: CurrentAgent) -> AgentOut:
+async def me(agent: StaffAgent) -> AgentOut:
     return AgentOut.of(agent)

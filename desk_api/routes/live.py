@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, WebSocket, status
 
-from desk_api.deps import HubDep, SessionDep, SettingsDep, agent_from_token
+from desk_api.deps import (
+    HubDep,
+    SessionDep,
+    SettingsDep,
+    agent_from_token,
+    require_attention_role,
+)
 from desk_api.errors import DomainError
 from desk_api.live import DESK_TOPIC
 from desk_api.services.desk_events import visible_to
@@ -22,7 +28,7 @@ async def desk_live(
     token: str | None = Query(default=None),
 ) -> None:
     try:
-        agent = await agent_from_token(session, settings, token)
+        agent = require_attention_role(await agent_from_token(session, settings, token))
     except DomainError as exc:
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason=exc.message)
         return

@@ -17,6 +17,7 @@ from desk_api.deps import (
     SessionDep,
     SettingsDep,
     agent_from_token,
+    require_attention_role,
 )
 from desk_api.errors import DomainError, NotFound
 from desk_api.models import Conversation
@@ -181,7 +182,7 @@ async def live(
 ) -> None:
     """Process and proposal changes (ids and status only) for the desk's participation page."""
     try:
-        await agent_from_token(session, settings, token)
+        require_attention_role(await agent_from_token(session, settings, token))
     except DomainError as exc:
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason=exc.message)
         return

@@ -10,8 +10,12 @@ from desk_api.models import Agent, Unit
 from desk_api.security import hash_password
 
 # A supervisor sees every conversation like an administrator and receives the deadline
-# escalations, but administers no accounts.
-ROLES = ("n1", "n2", "supervisor", "admin")
+# escalations, but administers no accounts. The content team (``contenidos``) annotates what
+# citizens said and retrains the assistant; analysts (``analista``) read the accuracy reports.
+# Neither attends conversations nor sees a transcript: they work on masked texts only.
+ATTENTION_ROLES = ("n1", "n2", "supervisor", "admin")
+REVIEW_ROLES = ("contenidos", "analista")
+ROLES = (*ATTENTION_ROLES, *REVIEW_ROLES)
 MIN_PASSWORD = 10
 
 # Sample directory units for development and demos (clearly not the official DIR3 list).
@@ -26,6 +30,8 @@ DEMO_AGENTS = [
     ("especialista", "Javier Romero", "n2", "SAMPLE-DEP", "especialista-n2"),
     ("admin", "Administración de Tuatención", "admin", None, "admin-tuatencion"),
     ("supervision", "Carmen Vidal", "supervisor", None, "supervision-tuatencion"),
+    ("contenidos", "Marta Sánchez", "contenidos", None, "contenidos-tuatencion"),
+    ("analista", "Raúl Cordero", "analista", None, "analista-tuatencion"),
 ]
 
 

@@ -55,7 +55,7 @@ from knowledge.settings import KnowledgeSettings
 from tests.conftest import TABLES
 from tests.desk_api.test_inbox_views import add_conversation
 from tests.support import databases
-from tests.support.access import ACCESS, AGENTS, PDF, ROLES, Rule
+from tests.support.access import ACCESS, AGENTS, PDF, REVIEWERS, ROLES, Rule
 from tests.support.db import database
 from tests.support.fake_telegram import serve_fake_telegram
 from tests.support.servers import web_app_in_thread
@@ -206,6 +206,8 @@ CREDENTIALS = {
     "n2_b": ("otra_n2", "otra-unidad-n2"),
     "supervisor": ("supervision", "supervision-tuatencion"),
     "admin": ("admin", "admin-tuatencion"),
+    "contenidos": ("contenidos", "contenidos-tuatencion"),
+    "analista": ("analista", "analista-tuatencion"),
 }
 
 
@@ -374,6 +376,8 @@ def expected(role: str, rule: Rule) -> str:
         return "allowed"
     if role in rule.codes:
         return str(rule.codes[role])
+    if role in REVIEWERS and rule.citizen is None:  # refused before the route looks at anything
+        return "403"
     has_credential = role in AGENTS if rule.citizen is None else role == "citizen"
     if role == "citizen" and rule.citizen is None:
         has_credential = False  # a citizen's token is no desk session

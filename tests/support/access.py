@@ -39,8 +39,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-ROLES = ("anonymous", "n1", "n2_a", "n2_b", "supervisor", "admin", "citizen")
-AGENTS = frozenset({"n1", "n2_a", "n2_b", "supervisor", "admin"})
+ROLES = (
+    "anonymous", "n1", "n2_a", "n2_b", "supervisor", "admin", "contenidos", "analista", "citizen"
+)  # fmt: skip
+AGENTS = frozenset({"n1", "n2_a", "n2_b", "supervisor", "admin"})  # they attend citizens
+# The content team and analysts: masked texts only; every attention route refuses them (403).
+REVIEWERS = frozenset({"contenidos", "analista"})
+STAFF = AGENTS | REVIEWERS
 PUBLIC = frozenset(ROLES)
 NONE: frozenset[str] = frozenset()
 SEES_A = frozenset({"n1", "n2_a", "supervisor", "admin"})  # N1 still sees what it derived
@@ -130,7 +135,7 @@ ACCESS: dict[str, Rule] = {
     "POST /api/desk/auth/login": Rule(
         PUBLIC, body={"username": "informador", "password": "informador-n1"}
     ),
-    "GET /api/desk/me": Rule(AGENTS),
+    "GET /api/desk/me": Rule(STAFF),
     "GET /api/desk/units": Rule(AGENTS),
     "GET /api/desk/conversations": Rule(AGENTS),
     "GET /api/desk/conversations/{conversation_id}": Rule(SEES_A, refused=404),
