@@ -304,6 +304,7 @@ async def _build(url: str, settings: Settings, seeded: dict[str, str]) -> Object
             "justificante": "0000000000000",
             "checkout": "no-existe",
             "numero": "EXP-2026-000001",
+            "turn_id": "1",
         },
     )
 
