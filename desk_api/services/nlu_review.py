@@ -142,9 +142,10 @@ def filtered(statement: S, filters: InboxFilter, timezone: str) -> S:
         after = _day_start(filters.last_day + timedelta(days=1), zone)
         statement = statement.where(NluTurn.created_at < after)
     if filters.text and filters.text.strip():
-        pattern = filters.text.strip().replace("\\", "\\\\").replace("%", "\\%")
+        # lower() on both sides: SQLite's ILIKE folds ASCII only, Python folds «Á» too.
+        pattern = filters.text.strip().lower().replace("\\", "\\\\").replace("%", "\\%")
         pattern = pattern.replace("_", "\\_")
-        statement = statement.where(NluTurn.text.ilike(f"%{pattern}%", escape="\\"))
+        statement = statement.where(func.lower(NluTurn.text).like(f"%{pattern}%", escape="\\"))
     if filters.max_confidence is not None:
         statement = statement.where(NluTurn.confidence <= filters.max_confidence)
     return statement
