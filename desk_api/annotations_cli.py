@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -80,12 +81,12 @@ def exportar(
             if finding.score is not None:
                 other += f" ({finding.score:.2f})"
             row = (str(finding.turn_id), finding.line, finding.intent, LABELS[finding.kind])
-            table.add_row(*row, other, finding.where or "")
+            table.add_row(*(escape(cell) for cell in (*row, other, finding.where or "")))
         console.print(table)
     counts = nlu_export.summary(planned)
     console.print(
-        f"{'[dry-run] ' if dry_run else ''}{counts.pop('written')} ejemplos nuevos en "
-        f"{planned.path}; marcados como exportados: {result.marked}; "
+        f"{'(simulación) ' if dry_run else ''}{counts.pop('written')} ejemplos nuevos en "
+        f"{escape(str(planned.path))}; marcados como exportados: {result.marked}; "
         + ", ".join(f"{kind}: {n}" for kind, n in sorted(counts.items()))
     )
     blocked = planned.of_kind("conflict", "near_conflict", "leak", "near_leak")

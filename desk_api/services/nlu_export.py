@@ -212,7 +212,7 @@ def _near_duplicates(
     others = [(intent, norm, where) for intent, norm, where in training]
     others += [(intent, norm, settings.held_out_file.name) for intent, norm in held_out]
     new_norms = [normalised(item.line) for item in fresh]
-    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)
     matrix = vectorizer.fit_transform([norm for _, norm, _ in others] + new_norms)
     reference = matrix  # rows: others, then the new examples
     new_rows = matrix[len(others) :]
