@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import Result
 from sqlalchemy import select
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from desk_api import cli
 from desk_api.nlu_models import NluTurn
