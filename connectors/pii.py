@@ -23,7 +23,7 @@ import phonenumbers
 from stdnum.es import dni as stdnum_dni
 from stdnum.es import nie as stdnum_nie
 
-from connectors import pii_addresses, pii_identifiers, pii_names, pii_plates
+from connectors import pii_addresses, pii_identifiers, pii_names, pii_plates, pii_public
 from connectors.pii_spans import Span
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
@@ -94,14 +94,18 @@ _PUBLIC_PHONE_TYPES = frozenset(
 
 def find_identifiers(text: str, *, addresses: bool = False) -> list[Span]:
     """Identifiers in ``text`` (and home addresses if asked), one span per stretch: on overlap
-    the likelier kind wins (an email holding eight digits is an email), then the longer span."""
+    the likelier kind wins (an email holding eight digits is an email), then the longer span.
+    The administration's own phones and emails (directory feeds) are not personal data."""
     candidates = [Span(f.start, f.end, f.kind, f.value) for f in find(text) if _personal(text, f)]
+    candidates += pii_identifiers.find_glued_dnis(text)
     candidates += pii_identifiers.find_nifs(text)
     candidates += pii_identifiers.find_phones(text)
     candidates += pii_identifiers.find_ibans(text)
     candidates += pii_plates.find_plates(text)
     if addresses:
         candidates += pii_addresses.find_addresses(text)
+    public = pii_public.public_contacts()
+    candidates = [s for s in candidates if s.value not in public]
     chosen: list[Span] = []
     for span in sorted(candidates, key=lambda s: (_PRIORITY[s.kind], s.start - s.end, s.start)):
         if not any(span.overlaps(other) for other in chosen):

@@ -13,6 +13,7 @@ import phonenumbers
 from phonenumbers import PhoneNumberType
 from stdnum import iban as stdnum_iban
 from stdnum.es import cif as stdnum_cif
+from stdnum.es import dni as stdnum_dni
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from connectors.pii_spans import Span
@@ -21,6 +22,9 @@ from connectors.pii_spans import Span
 _NIF = re.compile(r"\b([A-HJ-NP-SUVW])[\s.-]?(\d{2})[\s.-]?(\d{5})[\s.-]?([0-9A-J])\b", re.I)
 # Country code, check digits, then 11-30 letters/digits in groups of 4 (or none).
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]{1,4}){3,8}\b", re.I)
+# A DNI glued to the word before it ("mi dni es12345678Z"): the gateway's pattern needs a word
+# boundary; here only a right check letter counts, so no code or reference is taken for one.
+_GLUED_DNI = re.compile(r"(?<=[^\W\d_])(\d{8})([A-Za-z])(?![^\W_])")
 _PUBLIC_LINES = frozenset(
     {PhoneNumberType.TOLL_FREE, PhoneNumberType.SHARED_COST, PhoneNumberType.PREMIUM_RATE,
      PhoneNumberType.UAN}
@@ -34,6 +38,13 @@ def find_nifs(text: str) -> Iterator[Span]:
         compact = "".join(match.groups()).upper()
         if stdnum_cif.is_valid(compact) or match.group(1).isupper():
             yield Span(match.start(), match.end(), "NIF", compact)
+
+
+def find_glued_dnis(text: str) -> Iterator[Span]:
+    for match in _GLUED_DNI.finditer(text):
+        compact = "".join(match.groups()).upper()
+        if stdnum_dni.is_valid(compact):
+            yield Span(match.start(), match.end(), "DNI", compact)
 
 
 def find_phones(text: str) -> Iterator[Span]:

@@ -48,10 +48,11 @@ _KIN = (
 _TRIGGERS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:me\s+llamo|mi\s+nombre\s+es|nombre(?:\s+y\s+apellidos)?\s*:)\s*", re.I), "strong"),  # noqa: E501
     (re.compile(r"\b(?:soy|a\s+nombre\s+de|de\s+parte\s+de)\s+", re.I), "lexicon"),
-    (re.compile(rf"\b(?:mi|su)\s+(?:{_KIN})\s*,?\s*", re.I), "lexicon"),
+    (re.compile(rf"\b(?:mi|su)\s+(?:{_KIN})\s*[,(]?\s*", re.I), "lexicon"),
     (re.compile(r"(?<!\w)(?:D\.|Dña\.|Dª\.?|Don|Doña|Sr\.|Sra\.|[Ss]eñora?)\s*"), "capitals"),
-    (re.compile(r"\b(?:un\s+saludo|saludos|atentamente|cordialmente|un\s+abrazo|firmado|fdo\.?|muchas\s+gracias|gracias)\s*[,.:]?\s*", re.I), "signature"),  # noqa: E501
+    (re.compile(r"\b(?:un\s+saludo|saludos|atentamente|cordialmente|un\s+abrazo|firmado|fdo\.?|muchas\s+gracias|gracias)\s*[,.:!]*\s*", re.I), "signature"),  # noqa: E501
 ]
+_COMPANY_AFTER = re.compile(r"\s*,?\s*(?:S\.?L\.?U?|S\.?A\.?U?|S\.?\s?Coop|C\.?B\.?)\b")
 _SIGNATURE_END = re.compile(r"\s*(?:$|\n|[.,;(]|DNI|NIE|\d)")
 _STOP = frozenset("mi su tu la el los las un una que de del en a al y o con para por".split())
 
@@ -71,7 +72,7 @@ def find_names_many(texts: Iterable[str], *, use_model: bool = True,
         spans = list(_from_phrases(text)) if use_phrases else []
         if doc is not None:
             spans += _from_model(doc)
-        results.append([s for s in _merge(text, spans) if not _in_place_name(text, s)])
+        results.append([s for s in _merge(text, spans) if not _place_or_company(text, s)])
     return results
 
 
@@ -137,7 +138,8 @@ def _from_model(doc: Doc) -> Iterator[Span]:
         best: list[tuple[int, int, str]] = []
         for token in entity:
             folded = fold(token.text)
-            name_like = token.is_alpha and folded not in NOT_NAMES and (
+            acronym = token.text.isupper() and len(token.text) > 1  # SL, ITV, SES
+            name_like = token.is_alpha and not acronym and folded not in NOT_NAMES and (
                 token.text[0].isupper() or folded in GIVEN_NAMES | SURNAMES
             )
             if name_like or (run and folded in _PARTICLES):
@@ -158,8 +160,11 @@ def _from_model(doc: Doc) -> Iterator[Span]:
             yield Span(start, end, "NOMBRE", doc.text[start:end])
 
 
-def _in_place_name(text: str, span: Span) -> bool:
-    """Whether the name ends a town's name: "Benito" in "vivo en Don Benito"."""
+def _place_or_company(text: str, span: Span) -> bool:
+    """Whether the name is a company's ("Reformas Pizarro SL") or ends a town's name ("Benito"
+    in "vivo en Don Benito")."""
+    if _COMPANY_AFTER.match(text, span.end):
+        return True
     before = text[: span.start].split()
     return any(
         fold(" ".join([*before[len(before) - count :], span.value])) in _municipalities()
