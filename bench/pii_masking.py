@@ -10,6 +10,7 @@ Writes docs/benchmarks-pii.json and docs/benchmarks-pii.md (the section for docs
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
 import time
@@ -66,7 +67,9 @@ def score(messages: list[GoldMessage], predicted: list[list[Span]],
             )
     table = {kind: _metrics(c) for kind, c in counts.items() if c["gold"] or c["predicted"]}
     for name, group in (("identifiers", IDENTIFIERS), ("all", kinds)):
-        summed = {key: sum(counts[k][key] for k in group if k in counts) for key in counts[kinds[0]]}
+        summed = {
+            key: sum(counts[k][key] for k in group if k in counts) for key in counts[kinds[0]]
+        }
         table[name] = _metrics(summed)
     return table
 
@@ -91,13 +94,15 @@ def errors(messages: list[GoldMessage], predicted: list[list[Span]]) -> list[dic
     for message, spans in zip(messages, predicted, strict=True):
         for start, end, kind in message.spans:
             if not any(s.kind == kind and s.start < end and start < s.end for s in spans):
-                found.append({"error": "miss", "kind": kind, "span": message.text[start:end],
-                              "text": message.text})  # fmt: skip
+                found.append(_error("miss", kind, message.text, start, end))
         for s in spans:
             if not any(g[2] == s.kind and s.start < g[1] and g[0] < s.end for g in message.spans):
-                found.append({"error": "false", "kind": s.kind,
-                              "span": message.text[s.start : s.end], "text": message.text})  # fmt: skip
+                found.append(_error("false", s.kind, message.text, s.start, s.end))
     return found
+
+
+def _error(error: str, kind: str, text: str, start: int, end: int) -> dict[str, str]:
+    return {"error": error, "kind": kind, "span": text[start:end], "text": text}
 
 
 def latency(texts: list[str], function: Callable[[str], str], rounds: int) -> dict[str, float]:
@@ -121,19 +126,31 @@ def run(rounds: int = 3) -> dict[str, object]:
     review = review_spans(texts)
     logs = [pii.find_identifiers(t) for t in texts]
     return {
-        "gold": {"messages": len(messages), "spans": sum(len(m.spans) for m in messages),
-                 "without_personal_data": sum(not m.spans for m in messages)},  # fmt: skip
+        "gold": {
+            "messages": len(messages),
+            "spans": sum(len(m.spans) for m in messages),
+            "without_personal_data": sum(not m.spans for m in messages),
+        },
         "mask_for_review": score(messages, review),
         "mask": score(messages, logs, IDENTIFIERS),
         "names": {
-            "model_and_phrases": score(messages, names_only(model=True, phrases=True)(texts), ("NOMBRE",))["NOMBRE"],  # noqa: E501
-            "phrases_only": score(messages, names_only(model=False, phrases=True)(texts), ("NOMBRE",))["NOMBRE"],  # noqa: E501
-            "model_only": score(messages, names_only(model=True, phrases=False)(texts), ("NOMBRE",))["NOMBRE"],  # noqa: E501
+            "model_and_phrases": score(
+                messages, names_only(model=True, phrases=True)(texts), ("NOMBRE",)
+            )["NOMBRE"],
+            "phrases_only": score(
+                messages, names_only(model=False, phrases=True)(texts), ("NOMBRE",)
+            )["NOMBRE"],
+            "model_only": score(
+                messages, names_only(model=True, phrases=False)(texts), ("NOMBRE",)
+            )["NOMBRE"],
         },
-        "latency": {"mask_for_review": latency(texts, pii.mask_for_review, rounds),
-                    "mask": latency(texts, pii.mask, rounds)},  # fmt: skip
+        "latency": {
+            "mask_for_review": latency(texts, pii.mask_for_review, rounds),
+            "mask": latency(texts, pii.mask, rounds),
+        },
         "errors": errors(messages, review),
-        "machine": f"{platform.processor() or platform.machine()}, Python {platform.python_version()}",  # noqa: E501
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
     }
 
 
@@ -153,24 +170,28 @@ def print_table(results: dict[str, object]) -> None:
 
 def section(results: dict[str, object]) -> str:
     """The docs/benchmarks.md section."""
-    scores, names, timing, gold = (results[k] for k in ("mask_for_review", "names", "latency", "gold"))
+    scores, names, timing, gold = (
+        results[k] for k in ("mask_for_review", "names", "latency", "gold")
+    )
     assert isinstance(scores, dict) and isinstance(names, dict)
     assert isinstance(timing, dict) and isinstance(gold, dict)
     rows = "\n".join(
-        f"| {kind} | {m['gold']} | {m['predicted']} | {m['precision']:.3f} ({m['exact_precision']:.3f})"
-        f" | {m['recall']:.3f} ({m['exact_recall']:.3f}) | {m['f1']:.3f} ({m['exact_f1']:.3f}) |"
+        f"| {kind} | {m['gold']} | {m['predicted']} "
+        f"| {m['precision']:.3f} ({m['exact_precision']:.3f}) "
+        f"| {m['recall']:.3f} ({m['exact_recall']:.3f}) | {m['f1']:.3f} ({m['exact_f1']:.3f}) |"
         for kind, m in scores.items()
     )
     name_rows = "\n".join(
-        f"| {variant.replace('_', ' ')} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} |"
+        f"| {variant.replace('_', ' ')} "
+        f"| {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} |"
         for variant, m in names.items()
     )
     review, logs = timing["mask_for_review"], timing["mask"]
     return f"""## Personal-data masking (`bench/pii_masking.py`)
 
-`pii.mask_for_review` on the gold set `tests/data/pii_gold.jsonl`: {gold['messages']} invented
-Spanish citizen messages (WhatsApp, emails, voice transcripts), {gold['spans']} marked spans,
-{gold['without_personal_data']} messages without personal data (file numbers, dates, amounts,
+`pii.mask_for_review` on the gold set `tests/data/pii_gold.jsonl`: {gold["messages"]} invented
+Spanish citizen messages (WhatsApp, emails, voice transcripts), {gold["spans"]} marked spans,
+{gold["without_personal_data"]} messages without personal data (file numbers, dates, amounts,
 postal codes, the 900 222 012 line, towns, procedures). Span level, same kind; overlap match
 (a placeholder covering any of the span) and, in brackets, exact offsets.
 
@@ -184,9 +205,9 @@ Names, by part of the finder (overlap match):
 | --- | ---: | ---: | ---: |
 {name_rows}
 
-Latency per message, one call each ({results['machine']}): `mask_for_review` p50
-{review['p50_ms']} ms, p95 {review['p95_ms']} ms; `mask` (identifiers only) p50 {logs['p50_ms']} ms,
-p95 {logs['p95_ms']} ms.
+Latency per message, one call each ({results["machine"]}): `mask_for_review` p50
+{review["p50_ms"]} ms, p95 {review["p95_ms"]} ms; `mask` (identifiers only) p50 {logs["p50_ms"]} ms,
+p95 {logs["p95_ms"]} ms.
 
 The set was written together with the finder, so these numbers are optimistic for new text;
 the misses and false alarms are listed in `docs/benchmarks-pii.json` (`errors`).
@@ -194,8 +215,10 @@ Reproduce: `.venv/bin/python -m bench.pii_masking`.
 """
 
 
-def main(docs: bool = typer.Option(True, help="Write docs/benchmarks-pii.{json,md}"),
-         rounds: int = typer.Option(3, help="Timing rounds over the gold set")) -> None:  # fmt: skip
+def main(
+    docs: bool = typer.Option(True, help="Write docs/benchmarks-pii.{json,md}"),
+    rounds: int = typer.Option(3, help="Timing rounds over the gold set"),
+) -> None:
     """Measure the masking on the gold set."""
     results = run(rounds)
     print_table(results)

@@ -75,7 +75,9 @@ def mask_for_review(text: str) -> str:
 
 def mask_for_review_many(texts: list[str]) -> list[str]:
     """``mask_for_review`` for many texts (the model runs them in batches)."""
-    return [_replace_spans(t, spans) for t, spans in zip(texts, find_for_review(texts), strict=True)]
+    return [
+        _replace_spans(t, spans) for t, spans in zip(texts, find_for_review(texts), strict=True)
+    ]
 
 
 REVIEW_PLACEHOLDER = re.compile(r"\[(DNI|NIE|NIF|TELEFONO|EMAIL|IBAN|MATRICULA|DIRECCION|NOMBRE)\]")

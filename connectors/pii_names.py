@@ -46,11 +46,20 @@ _KIN = (
 # ("lexicon"), capitalised words only ("capitals"), or capitalised words that end the line
 # ("signature": "Gracias. Quería saber…" is no signature).
 _TRIGGERS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\b(?:me\s+llamo|mi\s+nombre\s+es|nombre(?:\s+y\s+apellidos)?\s*:)\s*", re.I), "strong"),  # noqa: E501
+    (
+        re.compile(r"\b(?:me\s+llamo|mi\s+nombre\s+es|nombre(?:\s+y\s+apellidos)?\s*:)\s*", re.I),
+        "strong",
+    ),
     (re.compile(r"\b(?:soy|a\s+nombre\s+de|de\s+parte\s+de)\s+", re.I), "lexicon"),
     (re.compile(rf"\b(?:mi|su)\s+(?:{_KIN})\s*[,(]?\s*", re.I), "lexicon"),
     (re.compile(r"(?<!\w)(?:D\.|Dña\.|Dª\.?|Don|Doña|Sr\.|Sra\.|[Ss]eñora?)\s*"), "capitals"),
-    (re.compile(r"\b(?:un\s+saludo|saludos|atentamente|cordialmente|un\s+abrazo|firmado|fdo\.?|muchas\s+gracias|gracias)\s*[,.:!]*\s*", re.I), "signature"),  # noqa: E501
+    (
+        re.compile(
+            r"\b(?:un\s+saludo|saludos|atentamente|cordialmente|un\s+abrazo|firmado|fdo\.?|muchas\s+gracias|gracias)\s*[,.:!]*\s*",
+            re.I,
+        ),
+        "signature",
+    ),
 ]
 _COMPANY_AFTER = re.compile(r"\s*,?\s*(?:S\.?L\.?U?|S\.?A\.?U?|S\.?\s?Coop|C\.?B\.?)\b")
 _SIGNATURE_END = re.compile(r"\s*(?:$|\n|[.,;(]|DNI|NIE|\d)")
@@ -139,8 +148,11 @@ def _from_model(doc: Doc) -> Iterator[Span]:
         for token in entity:
             folded = fold(token.text)
             acronym = token.text.isupper() and len(token.text) > 1  # SL, ITV, SES
-            name_like = token.is_alpha and not acronym and folded not in NOT_NAMES and (
-                token.text[0].isupper() or folded in GIVEN_NAMES | SURNAMES
+            name_like = (
+                token.is_alpha
+                and not acronym
+                and folded not in NOT_NAMES
+                and (token.text[0].isupper() or folded in GIVEN_NAMES | SURNAMES)
             )
             if name_like or (run and folded in _PARTICLES):
                 run.append((token.idx, token.idx + len(token.text), folded))

@@ -20,10 +20,8 @@ _PROVINCES = (
     "A AB AL AV B BA BI BU C CA CC CE CO CR CS CU GC GE GI GR GU H HU IB J L LE LO LU M MA ML "
     "MU NA O OR OU P PM PO S SA SE SG SO SS T TE TF TO V VA VI Z ZA"
 ).split()
-_OLD = re.compile(
-    rf"\b({'|'.join(sorted(_PROVINCES, key=len, reverse=True))})[\s-]?(\d{{4}})[\s-]?([A-Z]{{1,2}})\b",
-    re.I,
-)
+_PROVINCE = "|".join(sorted(_PROVINCES, key=len, reverse=True))
+_OLD = re.compile(rf"\b({_PROVINCE})[\s-]?(\d{{4}})[\s-]?([A-Z]{{1,2}})\b", re.I)
 _NOT_PLATES = frozenset({"kms", "hrs", "grs", "mts", "cms", "mgs", "pts", "kgs", "cts"})
 _VEHICLE_CONTEXT = re.compile(
     r"matr[ií]cula|coche|veh[ií]culo|moto|furgoneta|cami[oó]n|turismo|itv|placa", re.I
