@@ -1,8 +1,9 @@
-"""The personal-data gold set: messages written with inline markup in tests/data/pii_gold.txt
+"""The personal-data gold sets: messages written with inline markup in tests/data/pii_gold.txt
 (``mi dni es [[DNI:12345678Z]]``), turned into text and character offsets in
-tests/data/pii_gold.jsonl, which bench/pii_masking.py and tests/connectors/ read.
+tests/data/pii_gold.jsonl, which bench/pii_masking.py and tests/connectors/ read. The held-out
+set (pii_heldout.txt) was written after the finder was tuned, to measure it on unseen text.
 
-    .venv/bin/python -m bench.pii_gold          # rewrite the JSONL from the markup
+    .venv/bin/python -m bench.pii_gold          # rewrite both JSONL files from their markup
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from connectors.pii_spans import KINDS
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "tests" / "data" / "pii_gold.txt"
 GOLD = ROOT / "tests" / "data" / "pii_gold.jsonl"
+HELDOUT_SOURCE = ROOT / "tests" / "data" / "pii_heldout.txt"
+HELDOUT = ROOT / "tests" / "data" / "pii_heldout.jsonl"
+SETS = {"gold": (SOURCE, GOLD), "heldout": (HELDOUT_SOURCE, HELDOUT)}
 _MARK = re.compile(r"\[\[([A-Z]+):(.+?)\]\]")
 
 
@@ -71,12 +75,13 @@ def to_jsonl(messages: list[GoldMessage]) -> str:
     )  # fmt: skip
 
 
-def main(source: Path = SOURCE, output: Path = GOLD) -> None:
-    """Rewrite the gold JSONL from the marked-up source."""
-    messages = read_source(source)
-    output.write_text(to_jsonl(messages), encoding="utf-8")
-    spans = sum(len(m.spans) for m in messages)
-    typer.echo(f"{len(messages)} messages, {spans} spans → {output.relative_to(ROOT)}")
+def main() -> None:
+    """Rewrite the gold JSONL files from their marked-up sources."""
+    for source, output in SETS.values():
+        messages = read_source(source)
+        output.write_text(to_jsonl(messages), encoding="utf-8")
+        spans = sum(len(m.spans) for m in messages)
+        typer.echo(f"{len(messages)} messages, {spans} spans → {output.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ SURNAMES = frozenset(
 NOT_NAMES = frozenset(
     """
     hola buenas buenos dias tardes noches gracias saludos saludo atentamente cordialmente
+    firmado fdo atte cordial reciban estimado estimada estimados
     necesito quiero queria querria tengo tenia puedo podria me mi nombre llamo soy es hay
     don dona sr sra senor senora d dna dª por favor ok vale si no perdon disculpe oiga mire
     junta extremadura miespacio hacienda itv dni nie nif seguridad social sepe ses dgt trafico

