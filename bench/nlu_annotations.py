@@ -38,6 +38,7 @@ from desk_api.models import Agent, AuditEvent, Conversation, Message, utcnow
 from desk_api.nlu_models import NluTurn
 from desk_api.services import accounts, nlu_export, nlu_review
 from desk_api.services.nlu_settings import NluReviewSettings
+from desk_api.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "benchmarks-nlu-annotations.json"
@@ -156,7 +157,7 @@ def main(
     repeat: int = 20,
 ) -> None:
     work = Path(tempfile.mkdtemp(prefix="tua-nlu-bench-"))
-    url = database or f"sqlite+aiosqlite:///{work / 'bench.db'}"
+    url = Settings._async_driver(database) if database else f"sqlite+aiosqlite:///{work / 'b.db'}"
     upgrade(url)
     results: dict[str, Any] = {"machine": machine(), "database": url.split(":", 1)[0],
                                "pending": pending, "annotated": annotated}  # fmt: skip
