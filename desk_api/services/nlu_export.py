@@ -212,17 +212,20 @@ def _near_duplicates(
     others = [(intent, norm, where) for intent, norm, where in training]
     others += [(intent, norm, settings.held_out_file.name) for intent, norm in held_out]
     new_norms = [normalised(item.line) for item in fresh]
-    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)
-    matrix = vectorizer.fit_transform([norm for _, norm, _ in others] + new_norms)
-    reference = matrix  # rows: others, then the new examples
-    new_rows = matrix[len(others) :]
+    vectorizer = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, dtype=np.float32
+    )
+    # Rows: the others, then the new examples. Sparse × dense chunk: the product of two
+    # char n-gram matrices is nearly dense, and sparse × sparse spends its time on indices.
+    reference = vectorizer.fit_transform([norm for _, norm, _ in others] + new_norms).tocsr()
+    new_rows = reference[len(others) :]
     labels = [intent for intent, _, _ in others] + [item.intent for item in fresh]
     wheres = [where for _, _, where in others] + ["anotaciones"] * len(fresh)
     texts = [norm for _, norm, _ in others] + [item.line for item in fresh]
     held_name = settings.held_out_file.name
     blocked: set[int] = set()
     for start in range(0, len(fresh), CHUNK):
-        similarity = (new_rows[start : start + CHUNK] @ reference.T).toarray()
+        similarity = np.asarray(reference @ new_rows[start : start + CHUNK].toarray().T).T
         for offset, row in enumerate(similarity):
             index = start + offset
             item = fresh[index]
