@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from desk_api.deps import MAX_ROW_ID
 from desk_api.services.nlu_review import InboxItem
+
+TurnId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
 
 
 class RankedIntent(BaseModel):
@@ -105,13 +108,13 @@ class NextOut(BaseModel):
 
 
 class NextIn(BaseModel):
-    skip: list[int] = Field(default_factory=list, max_length=500,
+    skip: list[TurnId] = Field(default_factory=list, max_length=500,
                             description="Items passed over in this session")  # fmt: skip
 
 
 class AnnotationIn(BaseModel):
     action: Literal["confirm", "correct", "noise", "reopen"]
-    version: int = Field(ge=1, description="The version the annotator saw")
+    version: int = Field(ge=1, le=MAX_ROW_ID, description="The version the annotator saw")
     intent: str | None = Field(default=None, max_length=64, description="For «correct»")
     entities: list[EntitySpan] | None = Field(
         default=None, max_length=50, description="Spans over the masked text; null: predicted"

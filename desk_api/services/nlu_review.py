@@ -48,6 +48,7 @@ CATEGORY_SET = "category.set"
 WEIGHTS = {"fallback": 40, "handoff": 30, "bad_rating": 25, "topic_corrected": 25, "low": 20}
 BAD_CURSOR = "El cursor de paginación no es válido para esta lista; vuelva a la primera página."
 MAX_PAGE = 200
+MAX_ID = 2_147_483_647  # 32-bit ids
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,9 @@ def _decode(cursor: str) -> tuple[int, int]:
         score, turn_id = json.loads(raw)
     except (ValueError, binascii.Error, TypeError) as exc:
         raise InvalidInput(BAD_CURSOR) from exc
-    if not (isinstance(score, int) and isinstance(turn_id, int)) or isinstance(score, bool):
+    if not all(type(value) is int for value in (score, turn_id)):
+        raise InvalidInput(BAD_CURSOR)
+    if not (0 <= score <= sum(WEIGHTS.values()) and 0 < turn_id <= MAX_ID):
         raise InvalidInput(BAD_CURSOR)
     return score, turn_id
 
