@@ -74,6 +74,14 @@ async def test_annotating_with_the_keyboard(
     await expect(page.locator("#ann-badges")).to_contain_text("El asistente no entendió")
     await expect(page.locator("#ann-stats")).to_contain_text("Pendientes: 4")
     await expect(page.locator("#ann-list .item")).to_have_count(4)
+    # j/k walk the list (highest priority first); k comes back to the reserved one.
+    await page.locator("body").press("j")
+    await expect(text).to_have_text("mi dni es [DNI] y quiero hablar con alguien")
+    await expect(page.locator("#ann-list .item[aria-current='true']")).to_contain_text(
+        "quiero hablar con alguien"
+    )
+    await page.locator("body").press("k")
+    await expect(text).to_have_text("blablabla no se")
     assert serious(await axe_violations(page, AXE)) == []
 
     # A second annotator, meanwhile, gets the next one: the hand-off, placeholder styled.
