@@ -11,9 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse, Response
 
 from desk_api.deps import RowId, SessionDep, agent_with_role
-from desk_api.errors import NotFound
 from desk_api.models import Agent
-from desk_api.nlu_models import NluTurn
 from desk_api.nlu_schemas import (
     AnnotationIn,
     CatalogueOut,
@@ -80,14 +78,8 @@ async def list_turns(
 
 @router.get("/turns/{turn_id}", response_model=TurnOut)
 async def get_turn(turn_id: RowId, agent: Reader, session: SessionDep) -> TurnOut:
-    turn = await session.get(NluTurn, turn_id)
-    if turn is None:
-        raise NotFound("Ese mensaje no existe o ya no está disponible para revisión.")
-    settings = get_settings()
-    item = await nlu_review.describe(
-        session, agent, [(turn, 0)], settings.low_confidence
-    )  # the score of one item is not needed: the list has it
-    return turn_out(item[0])
+    found = await nlu_review.item(session, agent, turn_id, get_settings().low_confidence)
+    return turn_out(found)
 
 
 @router.post("/next", response_model=NextOut)
@@ -129,8 +121,7 @@ async def annotate(
         session, agent, turn_id, action=body.action, version=body.version,
         catalogue=nlu_catalogue.load(settings.domain_file), intent=body.intent, entities=spans,
     )  # fmt: skip
-    item = await nlu_review.describe(session, agent, [(turn, 0)], settings.low_confidence)
-    return turn_out(item[0])
+    return turn_out(await nlu_review.item(session, agent, turn.id, settings.low_confidence))
 
 
 @router.get("/catalogue", response_model=CatalogueOut)

@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk_api.desk_models import SatisfactionSurvey
-from desk_api.errors import InvalidInput
+from desk_api.errors import InvalidInput, NotFound
 from desk_api.models import Agent, AuditEvent, as_utc, utcnow
 from desk_api.nlu_models import NluAnnotation, NluTurn
 
@@ -194,6 +194,21 @@ async def inbox(
     items = await describe(session, agent, [(turn, int(s)) for turn, s in rows], threshold)
     cursor = _encode(items[-1].priority, items[-1].turn.id) if more and items else None
     return InboxPage(items, cursor)
+
+
+async def item(session: AsyncSession, agent: Agent, turn_id: int, threshold: float) -> InboxItem:
+    """One message with its score and badges (404 in Spanish if there is none)."""
+    found = (
+        await session.execute(
+            select(NluTurn, priority(threshold))
+            .where(NluTurn.id == turn_id)
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    if found is None:
+        raise NotFound("Ese mensaje no existe o ya no está disponible para revisión.")
+    turn, score = found
+    return (await describe(session, agent, [(turn, int(score))], threshold))[0]
 
 
 async def describe(

@@ -79,6 +79,10 @@ async def test_the_most_telling_come_first_with_their_reasons(
     assert badges[turns["unsure"]] == ["Baja confianza 0,42"]
     assert badges[turns["calm"]] == []
     assert page["next_cursor"] is None
+    one = await marta.ok("GET", f"/nlu/turns/{turns['lost']}")
+    assert one["priority"] == 60 and one == page["items"][0]
+    gone = await marta.call("GET", "/nlu/turns/999999")
+    assert gone.status_code == 404 and "no existe" in gone.json()["detail"]
 
     # Keyset pages of two give the same order, and a forged cursor a clear 422.
     seen, after = [], None
