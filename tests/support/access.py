@@ -56,6 +56,7 @@ INFORMERS = frozenset({"n1", "admin"})  # N1's own tools (calls to make, in-pers
 NOT_THEIRS = {"n2_b": 404}  # another unit must not learn that the object exists
 ADMIN = frozenset({"admin"})
 CITIZEN = frozenset({"citizen"})
+REPORT_READERS = REVIEWERS | MANAGERS  # the accuracy report
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ ACCESS: dict[str, Rule] = {
     "GET /desk/satisfaccion": Rule(PUBLIC),
     "GET /desk/auditoria": Rule(PUBLIC),
     "GET /desk/plazos": Rule(PUBLIC),
+    "GET /desk/informes": Rule(PUBLIC),
     "GET /desk/participacion": Rule(PUBLIC),
     "GET /desk/ajustes": Rule(PUBLIC),
     "GET /miespacio": Rule(PUBLIC),
@@ -189,6 +191,10 @@ ACCESS: dict[str, Rule] = {
     "GET /api/desk/offices": Rule(INFORMERS),
     # Reports: each profile its own scope (N1 its own rating, N2 its unit).
     "GET /api/desk/reports/csat": Rule(AGENTS, query={"group": "agent"}),
+    # The accuracy report: masked texts and aggregates only, for analysts and content teams.
+    "GET /api/desk/reports/accuracy": Rule(REPORT_READERS),
+    "GET /api/desk/reports/accuracy.html": Rule(REPORT_READERS, query={"fragment": "true"}),
+    "GET /api/desk/reports/accuracy.pdf": Rule(REPORT_READERS),
     "GET /api/desk/audit": Rule(MANAGERS),
     "GET /api/desk/audit/export": Rule(MANAGERS),
     "GET /api/desk/conversations/{conversation_id}/deadline": Rule(
