@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -32,20 +32,27 @@ class Cluster:
         return {"size": self.size, "representative": self.representative, "examples": self.examples}
 
 
-def embed(texts: Sequence[str], method: Method) -> np.ndarray:
-    """L2-normalised vectors, one per text."""
+def embed(texts: Sequence[str], method: Method) -> Any:
+    """L2-normalised vectors, one row per text (sparse for TF-IDF: thousands of n-grams)."""
     if method == "tfidf":
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        vectors = TfidfVectorizer(
+        vectorizer = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(3, 5), lowercase=True, strip_accents="unicode"
         )
-        return np.asarray(
-            vectors.fit_transform(texts).toarray(), dtype=np.float32
-        )  # rows are L2-normalised
+        return vectorizer.fit_transform(texts)  # rows are L2-normalised
     from knowledge.dense import PACKAGED_MODEL, encoder
 
     return encoder(PACKAGED_MODEL).encode(list(texts))
+
+
+def cosine_distances(vectors: Any) -> np.ndarray:
+    """1 − cosine similarity of L2-normalised rows, dense or sparse; 0 on the diagonal."""
+    similarity = vectors @ vectors.T
+    dense = similarity.toarray() if hasattr(similarity, "toarray") else similarity
+    distances = np.clip(1.0 - np.asarray(dense, dtype=np.float64), 0.0, 2.0)
+    np.fill_diagonal(distances, 0.0)
+    return distances
 
 
 def cluster(
@@ -63,9 +70,7 @@ def cluster(
     else:
         from sklearn.cluster import AgglomerativeClustering
 
-        vectors = embed(unique, method)
-        distances = np.clip(1.0 - vectors @ vectors.T, 0.0, 2.0)
-        np.fill_diagonal(distances, 0.0)
+        distances = cosine_distances(embed(unique, method))
         labels = AgglomerativeClustering(
             n_clusters=None,
             metric="precomputed",
