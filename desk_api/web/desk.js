@@ -691,6 +691,7 @@ function showApp({ fromLogin = false } = {}) {
   const n2 = Boolean(state.agent && state.agent.role === 'n2');
   show($('tab-unit'), n2);
   show($('audit-link'), Boolean(state.agent && ['admin', 'supervisor'].includes(state.agent.role)));
+  show($('informes-link'), Boolean(state.agent && ['admin', 'supervisor'].includes(state.agent.role)));
   if (state.view === 'unit' && !n2) state.view = 'queue';
   setView(state.view, { focus: false });
   showDetail(false);
