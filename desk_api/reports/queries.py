@@ -173,7 +173,7 @@ async def annotated_pairs(
         .where(*where)
         .group_by(NluTurn.reviewed_intent, NluTurn.intent)
     )
-    pairs = {(str(t), str(p or "")): int(n) for t, p, n in rows.tuples()}
+    pairs = {(str(t), str(p or "sin_intencion")): int(n) for t, p, n in rows.tuples()}
     right = case((NluTurn.intent == NluTurn.reviewed_intent, 1), else_=0)
     bins = await session.execute(
         select(confidence_bin(NluTurn.confidence), right, func.count())
