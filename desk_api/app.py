@@ -25,6 +25,7 @@ from desk_api.db import make_engine, make_sessionmaker
 from desk_api.errors import DomainError
 from desk_api.live import LiveHub
 from desk_api.routes import (
+    accuracy_report,
     assignment,
     attachments,
     attentions,
@@ -186,6 +187,7 @@ def create_app(
         tasks.router,
         attentions.router,
         csat.router,
+        accuracy_report.router,
         audit.router,
         deadlines.router,
         assignment.router,

@@ -699,8 +699,9 @@ function showApp({ fromLogin = false } = {}) {
   const n2 = Boolean(state.agent && state.agent.role === 'n2');
   show($('tab-unit'), n2);
   show($('audit-link'), Boolean(state.agent && ['admin', 'supervisor'].includes(state.agent.role)));
-  // The content loop (annotations, models) and the analysts' reports: administrators here.
-  for (const id of ['annotations-link', 'models-link', 'reports-link']) {
+  show($('informes-link'), Boolean(state.agent && ['admin', 'supervisor'].includes(state.agent.role)));
+  // The content team's pages (annotations, models): administrators reach them from here.
+  for (const id of ['annotations-link', 'models-link']) {
     show($(id), Boolean(state.agent && state.agent.role === 'admin'));
   }
   if (state.view === 'unit' && !n2) state.view = 'queue';

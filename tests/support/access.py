@@ -58,6 +58,7 @@ ADMIN = frozenset({"admin"})
 ANNOTATORS = frozenset({"contenidos", "admin"})  # the annotation inbox: who annotates
 ANNOTATION_READERS = ANNOTATORS | {"analista"}  # analysts read it
 CITIZEN = frozenset({"citizen"})
+REPORT_READERS = REVIEWERS | MANAGERS  # the accuracy report
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ ACCESS: dict[str, Rule] = {
     "GET /desk/satisfaccion": Rule(PUBLIC),
     "GET /desk/auditoria": Rule(PUBLIC),
     "GET /desk/plazos": Rule(PUBLIC),
+    "GET /desk/informes": Rule(PUBLIC),
     "GET /desk/participacion": Rule(PUBLIC),
     "GET /desk/ajustes": Rule(PUBLIC),
     "GET /desk/anotaciones": Rule(PUBLIC),
@@ -192,6 +194,10 @@ ACCESS: dict[str, Rule] = {
     "GET /api/desk/offices": Rule(INFORMERS),
     # Reports: each profile its own scope (N1 its own rating, N2 its unit).
     "GET /api/desk/reports/csat": Rule(AGENTS, query={"group": "agent"}),
+    # The accuracy report: masked texts and aggregates only, for analysts and content teams.
+    "GET /api/desk/reports/accuracy": Rule(REPORT_READERS),
+    "GET /api/desk/reports/accuracy.html": Rule(REPORT_READERS, query={"fragment": "true"}),
+    "GET /api/desk/reports/accuracy.pdf": Rule(REPORT_READERS),
     "GET /api/desk/audit": Rule(MANAGERS),
     "GET /api/desk/audit/export": Rule(MANAGERS),
     "GET /api/desk/conversations/{conversation_id}/deadline": Rule(
