@@ -7,11 +7,10 @@ transcript per conversation whatever the channel and whoever answers.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal, Protocol
 
@@ -19,10 +18,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from connectors import identities, location, nlu_capture, options, pii, pii_vault
+from connectors import identities, location, options, pii_vault
 from connectors.attachments import AttachmentStore
 from connectors.channels import InboundMessage, IncomingFile, ProviderChannel, WebChatChannel
 from connectors.delivery import DeliveryWorker
+from connectors.nlu_capture import TurnRecorder
 from connectors.rasa_client import BotReply, RasaClient, RasaUnavailable
 from desk_api.channel_models import Attachment, ChannelIdentity, Delivery, InboundReceipt
 from desk_api.errors import InvalidInput, NotFound, TooManyRequests, Unauthorized
@@ -51,16 +51,6 @@ class InboundResult:
     message: MessageOut
     replies: list[MessageOut]
     controller: str
-
-
-@dataclass(frozen=True)
-class _TurnDraft:
-    """A typed citizen message (masked) and what Rasa understood of it, recorded with the
-    replies."""
-
-    message_id: int
-    text: str
-    understanding: nlu_capture.Understanding
 
 
 @dataclass(frozen=True)
@@ -111,6 +101,7 @@ class Gateway:
         self._sessions = sessions
         self._self_service = self_service
         self._rasa = rasa
+        self.turns = TurnRecorder(sessions, rasa)  # what the bot understood, for review
         self._hub = hub
         self._max_chars = max_message_chars
         self._identity_key = identity_key
@@ -271,11 +262,8 @@ class Gateway:
             **metadata,
             **self._platform_access(conversation.id),
         }
-        turn: _TurnDraft | None = None
         try:
             replies = await self._rasa.send(conversation.id, text, meta)
-            if not text.startswith("/"):  # a typed message, not a button's payload
-                turn = await self._understood(conversation, stored)
         except RasaUnavailable as exc:
             logger.error(
                 "gateway.rasa_unavailable",
@@ -286,19 +274,12 @@ class Gateway:
                     custom=HandoffRequest(reason=HandoffReason.BOT_UNAVAILABLE).as_custom_payload()
                 )
             ]
-        return await self._store_bot_replies(conversation.id, replies, turn)
-
-    async def _understood(
-        self, conversation: Conversation, stored: MessageOut
-    ) -> _TurnDraft | None:
-        """What Rasa understood of ``stored`` (for the content teams), if it can tell."""
-        parse = await self._rasa.user_parse(conversation.id, stored.id)
-        understanding = nlu_capture.understanding_of(parse, stored.id)
-        if understanding is None:
-            return None
-        model_id = await self._rasa.model_id()
-        masked = await asyncio.to_thread(pii.mask_for_review, stored.text)  # NER: off the loop
-        return _TurnDraft(stored.id, masked, replace(understanding, model_id=model_id))
+            return await self._store_bot_replies(conversation.id, replies)
+        out, controller = await self._store_bot_replies(conversation.id, replies)
+        if not text.startswith("/"):  # a typed message, not a button's payload
+            handed_off = controller == Controller.HUMAN  # it was the bot's before this turn
+            self.turns.record_later(conversation.channel, stored, replies, handed_off)
+        return out, controller
 
     # --- provider channels ---------------------------------------------------------------
 
@@ -540,7 +521,7 @@ class Gateway:
         return await append_message(session, conversation.id, "system", text)
 
     async def _store_bot_replies(
-        self, conversation_id: str, replies: list[BotReply], turn: _TurnDraft | None = None
+        self, conversation_id: str, replies: list[BotReply]
     ) -> tuple[list[MessageOut], str]:
         handoff: HandoffRequest | None = None
         async with self._sessions() as session:
@@ -560,17 +541,6 @@ class Gateway:
                 stored.append(await self._hand_off(session, conversation, handoff))
             else:
                 handoff = None
-            if turn is not None:
-                nlu_capture.record(
-                    session,
-                    conversation_id=conversation_id,
-                    channel=conversation.channel,
-                    message_id=turn.message_id,
-                    text=turn.text,
-                    understanding=turn.understanding,
-                    replies=replies,
-                    handoff=handoff,
-                )
             await session.commit()
             await session.refresh(conversation)
         out = [MessageOut.of(m) for m in stored]

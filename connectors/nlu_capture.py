@@ -4,14 +4,18 @@ knowledge base did for a procedure question."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from connectors.rasa_client import BotReply
+from connectors import pii
+from connectors.rasa_client import BotReply, RasaClient
 from desk_api.nlu_models import NluTurn
+from desk_api.schemas import MessageOut
 from handoff.contract import KNOWLEDGE_KEY, KNOWLEDGE_OUTCOMES, HandoffRequest
 
 logger = logging.getLogger(__name__)
@@ -69,8 +73,15 @@ def kb_signal(replies: list[BotReply]) -> tuple[str | None, str | None]:
     return None, None
 
 
-def record(
-    session: AsyncSession,
+def handoff_of(replies: list[BotReply]) -> HandoffRequest | None:
+    for reply in replies:
+        request = HandoffRequest.from_custom_payload(reply.custom)
+        if request is not None:
+            return request
+    return None
+
+
+def turn_row(
     *,
     conversation_id: str,
     channel: str,
@@ -80,8 +91,8 @@ def record(
     replies: list[BotReply],
     handoff: HandoffRequest | None,
 ) -> NluTurn:
-    """Add the turn to the session (the caller commits it with the bot's replies). ``text`` is
-    already masked (``pii.mask_for_review``): the content teams never see personal data."""
+    """The row of one turn. ``text`` is already masked (``pii.mask_for_review``): the content
+    teams never see personal data."""
     kb_outcome, kb_procedure = kb_signal(replies)
     if handoff is not None:
         outcome = "handoff"
@@ -104,5 +115,57 @@ def record(
         kb_outcome=kb_outcome,
         kb_procedure=kb_procedure,
     )
-    session.add(turn)
     return turn
+
+
+class TurnRecorder:
+    """Records turns in the background, after the citizen has the bot's answer: reading Rasa's
+    tracker and finding names in the text must not slow the reply down."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], rasa: RasaClient) -> None:
+        self._sessions = sessions
+        self._rasa = rasa
+        self._pending: set[asyncio.Task[NluTurn | None]] = set()
+
+    def record_later(
+        self, channel: str, stored: MessageOut, replies: list[BotReply], handed_off: bool
+    ) -> None:
+        task = asyncio.create_task(self.record(channel, stored, replies, handed_off))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def record(
+        self, channel: str, stored: MessageOut, replies: list[BotReply], handed_off: bool
+    ) -> NluTurn | None:
+        """Store what Rasa understood of ``stored``; None when Rasa cannot tell (it is down, or
+        the message is not in its tracker). Never raises: review data is not worth an error."""
+        try:
+            parse = await self._rasa.user_parse(stored.conversation_id, stored.id)
+            understanding = understanding_of(parse, stored.id)
+            if understanding is None:
+                return None
+            model_id = await self._rasa.model_id()
+            masked = await asyncio.to_thread(pii.mask_for_review, stored.text)  # NER off the loop
+            turn = turn_row(
+                conversation_id=stored.conversation_id,
+                channel=channel,
+                message_id=stored.id,
+                text=masked,
+                understanding=replace(understanding, model_id=model_id),
+                replies=replies,
+                handoff=handoff_of(replies) if handed_off else None,
+            )
+            async with self._sessions() as session:
+                session.add(turn)
+                await session.commit()
+            return turn
+        except IntegrityError:  # recorded already (a retried turn)
+            return None
+        except Exception:
+            logger.exception("nlu_capture.failed", extra={"message_id": stored.id})
+            return None
+
+    async def drain(self) -> None:
+        """Wait for the turns being recorded (on shutdown)."""
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)

@@ -151,6 +151,7 @@ def create_app(
         try:
             yield
         finally:
+            await gateway.turns.drain()
             await gateway.worker.stop()
             await app.state.deadlines.stop()
             await gateway.assignment.stop()
