@@ -113,8 +113,8 @@ def evaluate(nlu: Annotated[Path, typer.Argument(help="Rasa NLU YAML file")]) ->
     except (training.TrainingFailed, evaluation.EvaluationFailed) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=1) from exc
-    for intent, f1 in result["per_intent"].items():
-        console.print(f"  {intent:<24} F1 {f1:.3f}")
+    for intent, scores in result["per_intent"].items():
+        console.print(f"  {intent:<24} F1 {scores['f1']:.3f}")
     sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
 
 
