@@ -90,6 +90,7 @@ def create_app(
             settings.rasa_url,
             settings.rasa_token.get_secret_value() if settings.rasa_token else None,
             settings.rasa_timeout_seconds,
+            endpoint_file=settings.rasa_endpoint_file,
         )
         app.state.settings = settings
         app.state.hub = LiveHub()

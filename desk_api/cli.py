@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import evaluate as evaluation
 from bot import processes, training
 from bot.settings import get_bot_settings
+from desk_api import model_cli
 from desk_api.db import make_engine, make_sessionmaker
 from desk_api.errors import DomainError
 from desk_api.migrations_runner import upgrade
@@ -28,6 +29,7 @@ from knowledge import cli as knowledge_cli
 
 app = typer.Typer(help="Tuatención: citizen-service platform tooling.", no_args_is_help=True)
 app.add_typer(knowledge_cli.app, name="knowledge")
+app.add_typer(model_cli.app, name="modelo")
 console = Console(stderr=True)
 T = TypeVar("T")
 
