@@ -165,7 +165,9 @@ def lista(limit: Annotated[int, typer.Option(help="How many versions, newest fir
         async with sessions() as session:
             return await model_registry.versions(session, limit)
 
-    table = Table("versión", "fecha", "datos", "accuracy", "macro-F1", "estado", "promovida por")
+    table = Table()
+    for name in ("versión", "fecha", "datos", "accuracy", "macro-F1", "estado", "promovida por"):
+        table.add_column(name, no_wrap=True)
     for version in _run(work):
         metrics = version.metrics or {}
         status = version.status
