@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import subprocess
+import sys
+import threading
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +24,7 @@ from desk_api.errors import Conflict, NotFound
 from desk_api.models import utcnow
 from desk_api.nlu_models import TrainingJob
 from desk_api.services.retraining import STAGE_LABELS, overall
+from desk_api.settings import Settings
 
 ACTIVE = "active"
 BUSY = "Ya hay un reentrenamiento en curso."
@@ -155,3 +161,31 @@ class JobProgress:
 
     async def candidate(self, version: str) -> None:
         await self.write(candidate_version=version)
+
+
+def launch(job_id: int, requested_by: str, settings: Settings, project_root: Path) -> None:
+    """Run the job in its own process (training takes minutes and a lot of CPU); its output
+    goes to ``var/training-job-ID.log``. A thread reaps the process when it ends."""
+    var_dir = settings.var_dir.resolve()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "TUA_DATABASE_URL": settings.database_url,
+        "TUA_VAR_DIR": str(var_dir),
+    }
+    if settings.rasa_endpoint_file is not None:
+        env["TUA_RASA_ENDPOINT_FILE"] = str(settings.rasa_endpoint_file)
+    command = [
+        sys.executable, "-m", "desk_api.cli", "modelo", "reentrenar",
+        "--job", str(job_id), "--requested-by", requested_by,
+    ]  # fmt: skip
+    with (var_dir / f"training-job-{job_id}.log").open("ab") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=project_root,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    threading.Thread(target=process.wait, daemon=True).start()

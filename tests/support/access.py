@@ -56,6 +56,8 @@ INFORMERS = frozenset({"n1", "admin"})  # N1's own tools (calls to make, in-pers
 NOT_THEIRS = {"n2_b": 404}  # another unit must not learn that the object exists
 ADMIN = frozenset({"admin"})
 CITIZEN = frozenset({"citizen"})
+MODEL_TRAINERS = frozenset({"contenidos", "admin"})  # retrain, promote, roll back the NLU model
+MODEL_READERS = MODEL_TRAINERS | {"analista"}
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ ACCESS: dict[str, Rule] = {
     "GET /desk/plazos": Rule(PUBLIC),
     "GET /desk/participacion": Rule(PUBLIC),
     "GET /desk/ajustes": Rule(PUBLIC),
+    "GET /desk/modelos": Rule(PUBLIC),
     "GET /miespacio": Rule(PUBLIC),
     "GET /miespacio/aviso-privacidad": Rule(PUBLIC),
     "GET /participacion": Rule(PUBLIC),
@@ -190,6 +193,13 @@ ACCESS: dict[str, Rule] = {
     # Reports: each profile its own scope (N1 its own rating, N2 its unit).
     "GET /api/desk/reports/csat": Rule(AGENTS, query={"group": "agent"}),
     "GET /api/desk/audit": Rule(MANAGERS),
+    # The NLU model registry and its retraining jobs.
+    "GET /api/desk/models": Rule(MODEL_READERS),
+    "POST /api/desk/models/retrain": Rule(MODEL_TRAINERS),
+    "GET /api/desk/models/jobs/latest": Rule(MODEL_READERS),
+    "GET /api/desk/models/jobs/{job_id}": Rule(MODEL_READERS, owned=False),
+    "POST /api/desk/models/rollback": Rule(MODEL_TRAINERS, owned=False),
+    "POST /api/desk/models/{version}/promote": Rule(MODEL_TRAINERS, owned=False),
     "GET /api/desk/audit/export": Rule(MANAGERS),
     "GET /api/desk/conversations/{conversation_id}/deadline": Rule(
         SEES_A, refused=404, owned=False
