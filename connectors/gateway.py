@@ -292,7 +292,7 @@ class Gateway:
         self, conversation: Conversation, stored: MessageOut
     ) -> _TurnDraft | None:
         """What Rasa understood of ``stored`` (for the content teams), if it can tell."""
-        parse = await self._rasa.latest_message(conversation.id)
+        parse = await self._rasa.user_parse(conversation.id, stored.id)
         understanding = nlu_capture.understanding_of(parse, stored.id)
         if understanding is None:
             return None

@@ -22,7 +22,7 @@ RANKING_KEPT = 5
 
 @dataclass(frozen=True)
 class Understanding:
-    """Rasa's parse of one user message (``latest_message`` of its tracker)."""
+    """Rasa's parse of one user message (the ``parse_data`` of its tracker event)."""
 
     intent: str | None
     confidence: float | None

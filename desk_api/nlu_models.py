@@ -19,8 +19,8 @@ class NluTurn(Base):
     """One citizen message the bot handled, as the content teams may see it.
 
     ``text`` is masked before it is stored (typed placeholders: ``[DNI]``, ``[NOMBRE]``…): the
-    original stays only in the conversation's transcript. The prediction comes from Rasa's
-    tracker (``latest_message``) right after the bot answered; ``outcome`` is what followed in
+    original stays only in the conversation's transcript. The prediction comes from the user
+    event of Rasa's tracker right after the bot answered; ``outcome`` is what followed in
     the same turn. The review columns hold the accepted annotation (the history is in
     ``nlu_annotations``); ``version`` grows with every review change, so of two annotators
     saving at once exactly one wins."""
