@@ -60,8 +60,7 @@ def rasa_service(
             "--model",
             str(model),
             "--enable-api",
-            "--auth-token",
-            token,
+            f"--auth-token={token}",  # one argument: a token may start with "-"
             "--interface",
             settings.rasa_host,
             "--port",
