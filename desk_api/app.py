@@ -25,6 +25,7 @@ from desk_api.db import make_engine, make_sessionmaker
 from desk_api.errors import DomainError
 from desk_api.live import LiveHub
 from desk_api.routes import (
+    accuracy_report,
     assignment,
     attachments,
     attentions,
@@ -43,6 +44,7 @@ from desk_api.routes import (
     miespacio,
     miespacio_area,
     models,
+    nlu_review,
     pages,
     participation,
     payments,
@@ -188,10 +190,13 @@ def create_app(
         tasks.router,
         attentions.router,
         csat.router,
+        accuracy_report.router,
         audit.router,
         deadlines.router,
         assignment.router,
         topics.router,
+        nlu_review.router,
+        nlu_review.pages,
         citizens.router,
         *payments.routers,
         *desk_tools.routers,

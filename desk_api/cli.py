@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import evaluate as evaluation
 from bot import processes, swap, training
 from bot.settings import BotSettings, get_bot_settings
-from desk_api import model_cli
+from desk_api import annotations_cli, model_cli
 from desk_api.db import make_engine, make_sessionmaker
 from desk_api.errors import DomainError
 from desk_api.migrations_runner import upgrade
+from desk_api.reports import cli as reports_cli
 from desk_api.services import accounts, model_registry
 from desk_api.settings import get_settings
 from knowledge import cli as knowledge_cli
@@ -30,6 +31,9 @@ from knowledge import cli as knowledge_cli
 app = typer.Typer(help="Tuatención: citizen-service platform tooling.", no_args_is_help=True)
 app.add_typer(knowledge_cli.app, name="knowledge")
 app.add_typer(model_cli.app, name="modelo")
+app.add_typer(annotations_cli.app, name="anotaciones")
+app.add_typer(reports_cli.app, name="report")
+app.add_typer(reports_cli.app, name="informe", hidden=True)  # Spanish: informe precision
 console = Console(stderr=True)
 T = TypeVar("T")
 

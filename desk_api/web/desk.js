@@ -682,7 +682,15 @@ function roleText(agent) {
   return base;
 }
 
+// The content team and the analysts do not attend citizens: their pages are elsewhere.
+const REVIEW_HOME = { contenidos: '/desk/anotaciones', analista: '/desk/informes' };
+
 function showApp({ fromLogin = false } = {}) {
+  const home = state.agent ? REVIEW_HOME[state.agent.role] : null;
+  if (home) {
+    window.location.replace(home);
+    return;
+  }
   show(els.loginView, false);
   show(els.appView, true);
   els.agentName.textContent = state.agent ? state.agent.full_name || state.agent.username : '';
@@ -691,6 +699,11 @@ function showApp({ fromLogin = false } = {}) {
   const n2 = Boolean(state.agent && state.agent.role === 'n2');
   show($('tab-unit'), n2);
   show($('audit-link'), Boolean(state.agent && ['admin', 'supervisor'].includes(state.agent.role)));
+  show($('informes-link'), Boolean(state.agent && ['admin', 'supervisor'].includes(state.agent.role)));
+  // The content team's pages (annotations, models): administrators reach them from here.
+  for (const id of ['annotations-link', 'models-link']) {
+    show($(id), Boolean(state.agent && state.agent.role === 'admin'));
+  }
   if (state.view === 'unit' && !n2) state.view = 'queue';
   setView(state.view, { focus: false });
   showDetail(false);

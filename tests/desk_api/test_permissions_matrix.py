@@ -307,6 +307,7 @@ async def _build(url: str, settings: Settings, seeded: dict[str, str]) -> Object
             "numero": "EXP-2026-000001",
             "job_id": "1",
             "version": "2026-01-01.1",
+            "turn_id": "1",
         },
     )
 

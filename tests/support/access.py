@@ -55,9 +55,12 @@ UNIT_MANAGERS = frozenset({"n2_a", "admin"})  # the unit's N2 and administrators
 INFORMERS = frozenset({"n1", "admin"})  # N1's own tools (calls to make, in-person attentions)
 NOT_THEIRS = {"n2_b": 404}  # another unit must not learn that the object exists
 ADMIN = frozenset({"admin"})
+ANNOTATORS = frozenset({"contenidos", "admin"})  # the annotation inbox: who annotates
+ANNOTATION_READERS = ANNOTATORS | {"analista"}  # analysts read it
 CITIZEN = frozenset({"citizen"})
 MODEL_TRAINERS = frozenset({"contenidos", "admin"})  # retrain, promote, roll back the NLU model
 MODEL_READERS = MODEL_TRAINERS | {"analista"}
+REPORT_READERS = REVIEWERS | MANAGERS  # the accuracy report
 
 
 @dataclass(frozen=True)
@@ -109,9 +112,11 @@ ACCESS: dict[str, Rule] = {
     "GET /desk/satisfaccion": Rule(PUBLIC),
     "GET /desk/auditoria": Rule(PUBLIC),
     "GET /desk/plazos": Rule(PUBLIC),
+    "GET /desk/informes": Rule(PUBLIC),
     "GET /desk/participacion": Rule(PUBLIC),
     "GET /desk/ajustes": Rule(PUBLIC),
     "GET /desk/modelos": Rule(PUBLIC),
+    "GET /desk/anotaciones": Rule(PUBLIC),
     "GET /miespacio": Rule(PUBLIC),
     "GET /miespacio/aviso-privacidad": Rule(PUBLIC),
     "GET /participacion": Rule(PUBLIC),
@@ -192,6 +197,10 @@ ACCESS: dict[str, Rule] = {
     "GET /api/desk/offices": Rule(INFORMERS),
     # Reports: each profile its own scope (N1 its own rating, N2 its unit).
     "GET /api/desk/reports/csat": Rule(AGENTS, query={"group": "agent"}),
+    # The accuracy report: masked texts and aggregates only, for analysts and content teams.
+    "GET /api/desk/reports/accuracy": Rule(REPORT_READERS),
+    "GET /api/desk/reports/accuracy.html": Rule(REPORT_READERS, query={"fragment": "true"}),
+    "GET /api/desk/reports/accuracy.pdf": Rule(REPORT_READERS),
     "GET /api/desk/audit": Rule(MANAGERS),
     # The NLU model registry and its retraining jobs.
     "GET /api/desk/models": Rule(MODEL_READERS),
@@ -335,6 +344,17 @@ ACCESS: dict[str, Rule] = {
     "WS /miespacio/api/conversaciones/{conversation_id}/ws": Rule(
         CITIZEN, citizen=MIESPACIO, anonymous=403
     ),
+    # The annotation inbox: the content team and administrators annotate; analysts read.
+    "GET /api/desk/nlu/turns": Rule(ANNOTATION_READERS),
+    "GET /api/desk/nlu/turns/{turn_id}": Rule(ANNOTATION_READERS, owned=False),
+    "GET /api/desk/nlu/catalogue": Rule(ANNOTATION_READERS),
+    "GET /api/desk/nlu/stats": Rule(ANNOTATION_READERS),
+    "POST /api/desk/nlu/next": Rule(ANNOTATORS, body={}),
+    "POST /api/desk/nlu/turns/{turn_id}/release": Rule(ANNOTATORS, owned=False),
+    "POST /api/desk/nlu/turns/{turn_id}/annotation": Rule(
+        ANNOTATORS, owned=False, body={"action": "noise", "version": 1}
+    ),
+    "GET /api/desk/nlu/export.yml": Rule(ANNOTATORS),
     # Sandboxes (development only) and the payment gateway's return.
     "GET /sandbox/correo": Rule(PUBLIC),
     "GET /sandbox/correo/{mail_id}": Rule(PUBLIC, owned=False),
