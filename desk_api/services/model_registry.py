@@ -103,24 +103,32 @@ async def versions(session: AsyncSession, limit: int = 50) -> list[ModelVersion]
 async def promote(
     session: AsyncSession, version: str, by: str, *, note: str | None = None
 ) -> ModelVersion:
-    """Make ``version`` the served one and retire the previous; commits."""
+    """Make ``version`` the served one and retire the previous; commits.
+
+    The promoted row is locked first (``FOR UPDATE``; SQLite serialises writers anyway), so
+    concurrent promotions queue instead of deadlocking: the last one wins, and with no promoted
+    row yet the unique index makes the loser fail with a ``Conflict``."""
     target = await get(session, version)
     if target.status == "promoted":
         return target
-    now = utcnow()
-    await session.execute(
-        update(ModelVersion)
-        .where(ModelVersion.status == "promoted", ModelVersion.id != target.id)
-        .values(status="retired")
-    )
-    target.status = "promoted"
-    target.promoted_by = by
-    target.promoted_at = now
-    if note:
-        target.notes = f"{target.notes}\n{note}" if target.notes else note
+    target_id = target.id
+    notes = f"{target.notes}\n{note}" if note and target.notes else note or target.notes
     try:
+        await session.execute(
+            select(ModelVersion.id).where(ModelVersion.status == "promoted").with_for_update()
+        )
+        await session.execute(
+            update(ModelVersion)
+            .where(ModelVersion.status == "promoted", ModelVersion.id != target_id)
+            .values(status="retired")
+        )
+        await session.execute(
+            update(ModelVersion)
+            .where(ModelVersion.id == target_id)
+            .values(status="promoted", promoted_by=by, promoted_at=utcnow(), notes=notes)
+        )
         await session.commit()
-    except IntegrityError as exc:
+    except IntegrityError as exc:  # a concurrent first promotion won (unique index)
         await session.rollback()
         raise Conflict(
             "Otra promoción de modelo se ha hecho a la vez. Revise la lista y repita."
