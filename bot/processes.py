@@ -34,30 +34,44 @@ class Service:
     healthy: Callable[[httpx.Response], bool] = lambda r: r.status_code == 200
 
 
-def rasa_service(settings: BotSettings, model: Path, token: str, action_url: str) -> Service:
-    base = f"http://{settings.rasa_host}:{settings.rasa_port}"
+def rasa_service(
+    settings: BotSettings,
+    model: Path,
+    token: str,
+    action_url: str,
+    *,
+    port: int | None = None,
+    name: str = "rasa",
+) -> Service:
+    """A Rasa server. With ``tracker_db`` set, its trackers live in that SQLite file
+    (``bot/endpoints-shared.yml``), so two servers — old and new model — share conversations."""
+    port = port or settings.rasa_port
+    base = f"http://{settings.rasa_host}:{port}"
     root = settings.project_root
+    endpoints = "endpoints-shared.yml" if settings.tracker_db else "endpoints.yml"
+    env = {**rasa_env(), "TUA_ACTION_SERVER_URL": action_url}
+    if settings.tracker_db:
+        env["TUA_RASA_TRACKER_DB"] = str(settings.tracker_db.resolve())
     return Service(
-        name="rasa",
+        name=name,
         command=[
             str(settings.rasa_bin),
             "run",
             "--model",
             str(model),
             "--enable-api",
-            "--auth-token",
-            token,
+            f"--auth-token={token}",  # one argument: a token may start with "-"
             "--interface",
             settings.rasa_host,
             "--port",
-            str(settings.rasa_port),
+            str(port),
             "--endpoints",
-            str(root / "bot" / "endpoints.yml"),
+            str(root / "bot" / endpoints),
             "--credentials",
             str(root / "bot" / "credentials.yml"),
         ],
         health_url=f"{base}/status?token={token}",
-        env={**rasa_env(), "TUA_ACTION_SERVER_URL": action_url},
+        env=env,
         healthy=lambda r: r.status_code == 200 and bool(r.json().get("model_file")),
     )
 
@@ -129,6 +143,18 @@ class Supervisor:
             if process.poll() is not None:
                 return name
         return None
+
+    def stop_one(self, name: str) -> None:
+        """Stop one service and forget it (the old Rasa after a model swap)."""
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
     def stop(self) -> None:
         for process in self.processes.values():

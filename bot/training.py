@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 from bot.settings import BotSettings
 
@@ -49,8 +54,66 @@ def rasa_env() -> dict[str, str]:
     return env
 
 
-def train(settings: BotSettings, *, force: bool = False) -> TrainResult:
-    """Train unless a model for exactly this data exists; returns the model to serve."""
+# tqdm's bar as DIET and TED print it: "Epochs:  42%|████▏     | 21/50 [00:12<00:17, ...]"
+EPOCH_BAR = re.compile(r"Epochs:\s+\d+%\|[^|]*\|\s*(\d+)/(\d+)")
+Progress = Callable[[float], None]
+
+
+def total_epochs(settings: BotSettings) -> int:
+    """Sum of ``epochs`` over the pipeline and policies of config.yml (what tqdm will count)."""
+    config = yaml.safe_load((settings.project_root / "config.yml").read_text()) or {}
+    components = [*(config.get("pipeline") or []), *(config.get("policies") or [])]
+    return sum(int(c.get("epochs", 0)) for c in components if isinstance(c, dict))
+
+
+class EpochCounter:
+    """Turns Rasa's tqdm output into a 0–1 fraction of all epochs of all trained components.
+
+    Bars follow one another (DIET, then TED); a bar whose count goes back down is the next
+    component's."""
+
+    def __init__(self, total: int) -> None:
+        self.total = max(total, 1)
+        self._finished = 0  # epochs of the components already trained
+        self._done, self._of = 0, 0  # the bar being drawn
+
+    def feed(self, line: str) -> float | None:
+        match = EPOCH_BAR.search(line)
+        if match is None:
+            return None
+        done, of = int(match.group(1)), int(match.group(2))
+        if self._of and (done < self._done or of != self._of):
+            self._finished += self._of  # a new bar: the previous component is done
+        self._done, self._of = done, of
+        return min(1.0, (self._finished + done) / self.total)
+
+
+def _stream(command: list[str], cwd: Path, on_line: Callable[[str], None]) -> tuple[int, str]:
+    """Run ``command``; call ``on_line`` for every line or carriage-return segment of its
+    output (tqdm redraws with \\r); return its exit code and the output's tail."""
+    process = subprocess.Popen(
+        command, cwd=cwd, env=rasa_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    assert process.stdout is not None
+    tail: deque[str] = deque(maxlen=40)
+    buffer = b""
+    while chunk := os.read(process.stdout.fileno(), 4096):
+        buffer += chunk
+        *parts, buffer = re.split(rb"[\r\n]", buffer)
+        for part in parts:
+            if part.strip():
+                line = part.decode(errors="replace")
+                tail.append(line)
+                on_line(line)
+    return process.wait(), "\n".join(tail)
+
+
+def train(
+    settings: BotSettings, *, force: bool = False, on_progress: Progress | None = None
+) -> TrainResult:
+    """Train unless a model for exactly this data exists; returns the model to serve.
+
+    ``on_progress`` receives the fraction of training epochs done (0–1), from tqdm's output."""
     hash_ = data_hash(settings)
     target = model_path(settings, hash_)
     if target.exists() and not force:
@@ -68,9 +131,20 @@ def train(settings: BotSettings, *, force: bool = False) -> TrainResult:
         "--out", str(settings.models_dir),
         "--fixed-model-name", target.name.removesuffix(".tar.gz"),
     ]  # fmt: skip
-    completed = subprocess.run(command, cwd=root, env=rasa_env(), check=False)
-    if completed.returncode != 0 or not target.exists():
-        raise TrainingFailed(f"rasa train failed with exit code {completed.returncode}")
+    if on_progress is None:
+        code = subprocess.run(command, cwd=root, env=rasa_env(), check=False).returncode
+        tail = ""
+    else:
+        counter = EpochCounter(total_epochs(settings))
+
+        def on_line(line: str) -> None:
+            fraction = counter.feed(line)
+            if fraction is not None:
+                on_progress(fraction)
+
+        code, tail = _stream(command, root, on_line)
+    if code != 0 or not target.exists():
+        raise TrainingFailed(f"rasa train failed with exit code {code}: {tail[-1500:]}")
     return TrainResult(target, hash_, trained=True, seconds=time.monotonic() - started)
 
 

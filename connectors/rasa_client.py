@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -26,17 +27,50 @@ class BotReply:
 
 
 class RasaClient:
-    def __init__(self, base_url: str, token: str | None, timeout: float) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        timeout: float,
+        *,
+        endpoint_file: Path | None = None,
+    ) -> None:
         self._token = token
         self._model_id: str | None = None
         self._model_seen_at: float | None = None
         self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
+        # A blue-green model swap moves Rasa to another port and says so in this file (JSON
+        # with "url"); it is re-read when its modification time changes.
+        self._endpoint_file = endpoint_file
+        self._endpoint_mtime: float | None = None
+
+    def _follow_endpoint(self) -> None:
+        if self._endpoint_file is None:
+            return
+        try:
+            mtime = self._endpoint_file.stat().st_mtime
+            if mtime == self._endpoint_mtime:
+                return
+            url = str(json.loads(self._endpoint_file.read_text())["url"])
+        except (OSError, ValueError, KeyError):
+            return
+        self._endpoint_mtime = mtime
+        if url.rstrip("/") != str(self._http.base_url).rstrip("/"):
+            self._http.base_url = httpx.URL(url.rstrip("/"))
+            self._model_seen_at = None  # another server: read its model again
+            logger.info("rasa.endpoint_switched", extra={"url": url})
+
+    @property
+    def base_url(self) -> str:
+        self._follow_endpoint()
+        return str(self._http.base_url)
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
     async def send(self, sender: str, message: str, metadata: dict[str, Any]) -> list[BotReply]:
         """Deliver a citizen message through Rasa's REST channel and return the bot's replies."""
+        self._follow_endpoint()
         try:
             response = await self._http.post(
                 "/webhooks/rest/webhook",
@@ -56,6 +90,7 @@ class RasaClient:
         await self._append_events(sender, events)
 
     async def tracker_events(self, sender: str) -> list[dict[str, Any]]:
+        self._follow_endpoint()
         response = await self._http.get(f"/conversations/{sender}/tracker", params=self._auth())
         response.raise_for_status()
         events = response.json().get("events", [])
@@ -65,6 +100,7 @@ class RasaClient:
         """Rasa's parse (intent, ranking, entities, metadata) of the user message the gateway
         sent with ``message_id``, from the tracker's events (``latest_message`` is not enough:
         a form or a fallback may revert it); None if Rasa does not answer or has no such event."""
+        self._follow_endpoint()
         try:
             response = await self._http.get(
                 f"/conversations/{sender}/tracker",
@@ -97,11 +133,13 @@ class RasaClient:
         return self._model_id
 
     async def status(self) -> dict[str, Any]:
+        self._follow_endpoint()
         response = await self._http.get("/status", params=self._auth())
         response.raise_for_status()
         return dict(response.json())
 
     async def _append_events(self, sender: str, events: list[dict[str, Any]]) -> None:
+        self._follow_endpoint()
         params = {**self._auth(), "include_events": "NONE"}
         try:
             response = await self._http.post(

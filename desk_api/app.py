@@ -43,6 +43,7 @@ from desk_api.routes import (
     live,
     miespacio,
     miespacio_area,
+    models,
     nlu_review,
     pages,
     participation,
@@ -92,6 +93,7 @@ def create_app(
             settings.rasa_url,
             settings.rasa_token.get_secret_value() if settings.rasa_token else None,
             settings.rasa_timeout_seconds,
+            endpoint_file=settings.rasa_endpoint_file,
         )
         app.state.settings = settings
         app.state.hub = LiveHub()
@@ -175,6 +177,7 @@ def create_app(
         live.router,
         health.router,
         pages.router,
+        models.router,
         selfservice.router,
         miespacio.router,
         miespacio.pages,

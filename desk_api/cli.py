@@ -17,19 +17,20 @@ from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import evaluate as evaluation
-from bot import processes, training
-from bot.settings import get_bot_settings
-from desk_api import annotations_cli
+from bot import processes, swap, training
+from bot.settings import BotSettings, get_bot_settings
+from desk_api import annotations_cli, model_cli
 from desk_api.db import make_engine, make_sessionmaker
 from desk_api.errors import DomainError
 from desk_api.migrations_runner import upgrade
 from desk_api.reports import cli as reports_cli
-from desk_api.services import accounts
+from desk_api.services import accounts, model_registry
 from desk_api.settings import get_settings
 from knowledge import cli as knowledge_cli
 
 app = typer.Typer(help="Tuatención: citizen-service platform tooling.", no_args_is_help=True)
 app.add_typer(knowledge_cli.app, name="knowledge")
+app.add_typer(model_cli.app, name="modelo")
 app.add_typer(annotations_cli.app, name="anotaciones")
 app.add_typer(reports_cli.app, name="report")
 app.add_typer(reports_cli.app, name="informe", hidden=True)  # Spanish: informe precision
@@ -118,8 +119,8 @@ def evaluate(nlu: Annotated[Path, typer.Argument(help="Rasa NLU YAML file")]) ->
     except (training.TrainingFailed, evaluation.EvaluationFailed) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=1) from exc
-    for intent, f1 in result["per_intent"].items():
-        console.print(f"  {intent:<24} F1 {f1:.3f}")
+    for intent, scores in result["per_intent"].items():
+        console.print(f"  {intent:<24} F1 {scores['f1']:.3f}")
     sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
 
 
@@ -143,30 +144,70 @@ def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _served_model(bot: BotSettings) -> Path:
+    """The registry's promoted model; on first run, the trained one, registered as promoted."""
+
+    async def work(session: AsyncSession) -> Path:
+        current = await model_registry.promoted(session)
+        if current is not None and (bot.models_dir / current.file_name).exists():
+            return bot.models_dir / current.file_name
+        result = training.train(bot)
+        version = await model_registry.by_file(session, result.model.name)
+        if version is None:
+            version = await model_registry.register(
+                session,
+                file_name=result.model.name,
+                data_hash=result.data_hash,
+                created_by="tuatencion run",
+                train_seconds=round(result.seconds, 1) if result.trained else None,
+            )
+            await session.commit()
+        await model_registry.promote(session, version.version, "tuatencion run")
+        return result.model
+
+    return _with_session(work)
+
+
+def _promoted_file() -> str | None:
+    async def work(session: AsyncSession) -> str | None:
+        current = await model_registry.promoted(session)
+        return current.file_name if current else None
+
+    return _with_session(work)
+
+
 @app.command()
 def run() -> None:
-    """Train if needed, migrate, then run Rasa, the action server and the web app."""
-    bot = get_bot_settings()
+    """Migrate, train if needed, then run Rasa, the action server and the web app; serve each
+    newly promoted model without downtime (blue-green swap, see bot/swap.py)."""
     web = get_settings()
-    model = training.train(bot).model
+    var_dir = web.var_dir.resolve()
+    bot = get_bot_settings()
+    if bot.tracker_db is None:  # trackers shared by the old and new Rasa during a swap
+        bot = bot.model_copy(update={"tracker_db": var_dir / "rasa-trackers.db"})
+    var_dir.mkdir(parents=True, exist_ok=True)
     upgrade(web.database_url)
+    model = _served_model(bot)
     if web.environment == "development":
         seed_demo()
     token = bot.rasa_token.get_secret_value() if bot.rasa_token else secrets.token_urlsafe(24)
     action_url = f"http://127.0.0.1:{bot.action_port}/webhook"
+    supervisor = processes.Supervisor(bot.project_root)
+    active_file = web.rasa_endpoint_file or var_dir / "rasa-active.json"
+    swapper = swap.ModelSwapper(bot, supervisor, active_file, token, action_url, _promoted_file)
     services = [
         processes.action_service(bot),
-        processes.rasa_service(bot, model, token, action_url),
+        swapper.first(model),
         processes.web_service(
             bot,
             {
                 "TUA_RASA_TOKEN": token,
                 "TUA_RASA_URL": f"http://{bot.rasa_host}:{bot.rasa_port}",
+                "TUA_RASA_ENDPOINT_FILE": str(active_file),
                 "TUA_INTERNAL_URL": f"http://{_loopback(bot.web_host)}:{bot.web_port}",
             },
         ),
     ]
-    supervisor = processes.Supervisor(bot.project_root)
     for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, or a service manager's stop
         signal.signal(signum, _interrupt)
     try:
@@ -175,25 +216,33 @@ def run() -> None:
         console.print("waiting for the services (loading the Rasa model takes about a minute)…")
         for service in services:
             supervisor.wait_healthy(service, timeout=300)
+        swapper.announce()
         base = f"http://{bot.web_host}:{bot.web_port}"
         console.print(
             "\n[bold green]Tuatención is running[/bold green]\n"
             f"  web chat (citizens)         {base}/\n"
             f"  Escritorio del Informador   {base}/desk\n"
+            f"  Modelos del asistente       {base}/desk/modelos\n"
             f"  API documentation           {base}/docs\n"
             f"  Correo y SMS de desarrollo  {base}/sandbox/correo\n"
             f"{_email_line()}"
             f"  Rasa (loopback only)        http://{bot.rasa_host}:{bot.rasa_port}\n"
             "Press Ctrl-C to stop."
         )
+        next_poll = time.monotonic() + bot.swap_poll_seconds
         while (failed := supervisor.failed()) is None:
             time.sleep(1)
+            if time.monotonic() >= next_poll:
+                if swapper.tick():
+                    console.print(f"model {swapper.serving} now served (blue-green swap)")
+                next_poll = time.monotonic() + bot.swap_poll_seconds
         console.print(f"[red]{failed} stopped unexpectedly; stopping everything[/red]")
         raise typer.Exit(code=1)
     except KeyboardInterrupt:
         console.print("stopping…")
     finally:
         supervisor.stop()
+        active_file.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

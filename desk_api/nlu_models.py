@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from desk_api.models import Base, utcnow
@@ -76,6 +76,16 @@ class ModelVersion(Base):
     the held-out data, the gate's decision and who promoted it. At most one is ``promoted``."""
 
     __tablename__ = "model_versions"
+    # The database itself refuses a second promoted version (concurrent promotions included).
+    __table_args__ = (
+        Index(
+            "uq_model_versions_promoted",
+            "status",
+            unique=True,
+            sqlite_where=text("status = 'promoted'"),
+            postgresql_where=text("status = 'promoted'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[str] = mapped_column(String(64), unique=True)
@@ -94,6 +104,9 @@ class ModelVersion(Base):
     promoted_by: Mapped[str | None] = mapped_column(String(64))
     promoted_at: Mapped[datetime | None] = mapped_column()
     notes: Mapped[str | None] = mapped_column(Text)
+    # The held-out file's hash the metrics belong to: a current model is re-evaluated only when
+    # the evaluation data changed (``bot.evaluate.eval_hash``).
+    eval_hash: Mapped[str | None] = mapped_column(String(16))
 
 
 class TrainingJob(Base):
@@ -115,3 +128,6 @@ class TrainingJob(Base):
     started_at: Mapped[datetime | None] = mapped_column()
     heartbeat_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
+    # "active" while queued or running, NULL once finished: a unique index makes a second
+    # concurrent job impossible, whatever the backend.
+    slot: Mapped[str | None] = mapped_column(String(8), unique=True, index=True)

@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: SecretStr | None = None
     rasa_timeout_seconds: float = 10.0
+    # Under `tuatencion run`, the file naming the Rasa that serves the promoted model (it moves
+    # to another port on a blue-green model swap, see bot/swap.py); it overrides rasa_url.
+    rasa_endpoint_file: Path | None = None
+    # A retrain asked from the desk runs in a process the app starts
+    # (`tuatencion modelo reentrenar --job ID`); False: jobs are only queued, for a worker
+    # started elsewhere (a training machine) with that same command.
+    retrain_launch: bool = True
 
     # Desk authentication.
     jwt_secret: SecretStr | None = None

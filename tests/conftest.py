@@ -29,7 +29,7 @@ TABLES = [
     "participation_proposals", "participation_documents", "participation_processes",
     "agent_availability", "conversation_snoozes",
     "satisfaction_surveys", "conversation_notes", "conversation_labels", "labels",
-    "canned_answers",
+    "canned_answers", "training_jobs", "model_versions",
     "miespacio_sessions", "miespacio_login_codes", "miespacio_preferences",
     "deliveries", "inbound_receipts", "attachments", "desk_tasks", "in_person_attentions",
     "case_events", "cases", "payment_events", "payments", "otp_challenges", "pii_vault",

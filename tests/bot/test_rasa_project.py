@@ -126,5 +126,8 @@ def test_summarize_reads_rasa_intent_report() -> None:
         "accuracy": 0.6667,
         "macro_f1": 0.6667,
         "weighted_f1": 0.6667,
-        "per_intent": {"negar": 0.6667, "saludo": 0.6667},
+        "per_intent": {
+            "negar": {"precision": 0.5, "recall": 1.0, "f1": 0.6667, "support": 1},
+            "saludo": {"precision": 1.0, "recall": 0.5, "f1": 0.6667, "support": 2},
+        },
     }

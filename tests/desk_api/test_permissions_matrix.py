@@ -115,6 +115,7 @@ def _settings(database_url: str, tmp: Path) -> Settings:
         jwt_secret=SecretStr(secrets.token_urlsafe(32)),
         identity_secret=SecretStr(secrets.token_urlsafe(32)),
         var_dir=tmp / "var",
+        retrain_launch=False,  # a retrain job is queued, not run (its own tests run one)
     )
 
 
@@ -304,6 +305,8 @@ async def _build(url: str, settings: Settings, seeded: dict[str, str]) -> Object
             "justificante": "0000000000000",
             "checkout": "no-existe",
             "numero": "EXP-2026-000001",
+            "job_id": "1",
+            "version": "2026-01-01.1",
             "turn_id": "1",
         },
     )

@@ -58,6 +58,8 @@ ADMIN = frozenset({"admin"})
 ANNOTATORS = frozenset({"contenidos", "admin"})  # the annotation inbox: who annotates
 ANNOTATION_READERS = ANNOTATORS | {"analista"}  # analysts read it
 CITIZEN = frozenset({"citizen"})
+MODEL_TRAINERS = frozenset({"contenidos", "admin"})  # retrain, promote, roll back the NLU model
+MODEL_READERS = MODEL_TRAINERS | {"analista"}
 REPORT_READERS = REVIEWERS | MANAGERS  # the accuracy report
 
 
@@ -113,6 +115,7 @@ ACCESS: dict[str, Rule] = {
     "GET /desk/informes": Rule(PUBLIC),
     "GET /desk/participacion": Rule(PUBLIC),
     "GET /desk/ajustes": Rule(PUBLIC),
+    "GET /desk/modelos": Rule(PUBLIC),
     "GET /desk/anotaciones": Rule(PUBLIC),
     "GET /miespacio": Rule(PUBLIC),
     "GET /miespacio/aviso-privacidad": Rule(PUBLIC),
@@ -199,6 +202,13 @@ ACCESS: dict[str, Rule] = {
     "GET /api/desk/reports/accuracy.html": Rule(REPORT_READERS, query={"fragment": "true"}),
     "GET /api/desk/reports/accuracy.pdf": Rule(REPORT_READERS),
     "GET /api/desk/audit": Rule(MANAGERS),
+    # The NLU model registry and its retraining jobs.
+    "GET /api/desk/models": Rule(MODEL_READERS),
+    "POST /api/desk/models/retrain": Rule(MODEL_TRAINERS),
+    "GET /api/desk/models/jobs/latest": Rule(MODEL_READERS),
+    "GET /api/desk/models/jobs/{job_id}": Rule(MODEL_READERS, owned=False),
+    "POST /api/desk/models/rollback": Rule(MODEL_TRAINERS, owned=False),
+    "POST /api/desk/models/{version}/promote": Rule(MODEL_TRAINERS, owned=False),
     "GET /api/desk/audit/export": Rule(MANAGERS),
     "GET /api/desk/conversations/{conversation_id}/deadline": Rule(
         SEES_A, refused=404, owned=False

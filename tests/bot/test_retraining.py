@@ -1,0 +1,263 @@
+"""Retrain → evaluate → gate → promote → serve, end to end with real Rasa (training, `rasa test
+nlu`, two Rasa servers side by side during the swap) and a real database.
+
+(a) the shipped data is trained (reused from bot/models when its hash matches), registered and
+    promoted; (b) a deliberately worse candidate — one intent's examples relabelled as another
+    in a copy of the project — is refused, and the old model stays promoted and served;
+(d) a promotion is served by the running Rasa with no failed request during the blue-green
+    swap, conversations continuing; (c) rolling back promotes the previous version again."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot import processes, swap, training
+from bot.processes import free_port
+from bot.settings import BotSettings
+from connectors.rasa_client import RasaClient
+from desk_api.db import make_engine, make_sessionmaker
+from desk_api.migrations_runner import upgrade
+from desk_api.services import model_registry, retraining
+
+pytestmark = pytest.mark.rasa
+ROOT = Path(__file__).resolve().parents[2]
+EVAL = ROOT / "tests" / "rasa" / "nlu_eval.yml"
+DAMAGED, INTO = "presentar_sugerencia", "presentar_queja"
+
+
+def worse_project(tmp: Path) -> Path:
+    """A copy of the project whose `presentar_sugerencia` examples say `presentar_queja`."""
+    root = tmp / "worse"
+    root.mkdir()
+    for name in ("config.yml", "domain.yml"):
+        shutil.copy(ROOT / name, root / name)
+    shutil.copytree(ROOT / "nlu_data", root / "nlu_data")
+    for path in (root / "nlu_data" / "nlu").glob("*.yml"):
+        text = path.read_text()
+        path.write_text(text.replace(f"- intent: {DAMAGED}\n", f"- intent: {INTO}\n"))
+    return root
+
+
+class Registry:
+    """The registry on a real SQLite database, used from sync test code."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def run(self, work: Any) -> Any:
+        async def runner() -> Any:
+            engine = make_engine(self.url)
+            try:
+                return await work(make_sessionmaker(engine))
+            finally:
+                await engine.dispose()
+
+        return asyncio.run(runner())
+
+    def retrain(self, bot: BotSettings, **kwargs: Any) -> tuple[retraining.Outcome, list]:
+        stages: list[tuple[str, float]] = []
+
+        async def load(model: Path) -> str:
+            return "registrada"
+
+        def report(stage: str, fraction: float) -> None:
+            stages.append((stage, fraction))
+
+        outcome = self.run(
+            lambda sessions: retraining.retrain(
+                sessions, bot, requested_by="prueba", report=report, load=load, **kwargs
+            )
+        )
+        return outcome, stages
+
+    def promoted(self) -> Any:
+        async def work(sessions: Any) -> Any:
+            async with sessions() as session:
+                return await model_registry.promoted(session)
+
+        return self.run(work)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    if os.environ.get("TUA_TEST_NO_RASA"):
+        pytest.skip("TUA_TEST_NO_RASA is set")
+    tmp = tmp_path_factory.mktemp("retrain")
+    models = tmp / "models"
+    models.mkdir()
+    shipped = BotSettings(eval_nlu=EVAL)
+    cached = training.latest_model(shipped)
+    if cached is not None:  # the shipped data's model is already trained: reuse it
+        os.link(cached, models / cached.name)
+    url = f"sqlite+aiosqlite:///{tmp / 'registry.db'}"
+    upgrade(url)
+    yield {
+        "tmp": tmp,
+        "registry": Registry(url),
+        "good": BotSettings(models_dir=models, eval_nlu=EVAL),
+        "worse": BotSettings(project_root=worse_project(tmp), models_dir=models, eval_nlu=EVAL),
+    }
+
+
+@pytest.fixture(scope="module")
+def first(world: dict[str, Any]) -> retraining.Outcome:
+    outcome, stages = world["registry"].retrain(world["good"])
+    assert outcome.status == "promoted", outcome.detail
+    assert stages[0][0] == "prepare" and stages[-1] == ("load", 1.0)
+    return outcome
+
+
+def test_a_the_shipped_data_is_trained_registered_and_promoted(
+    world: dict[str, Any], first: retraining.Outcome
+) -> None:
+    version = world["registry"].promoted()
+    assert version.version == first.version and version.promoted_by == "prueba"
+    assert version.data_hash == training.data_hash(world["good"])
+    assert version.metrics["macro_f1"] >= 0.85
+    scores = version.metrics["per_intent"][INTO]
+    assert set(scores) == {"precision", "recall", "f1", "support"} and scores["support"] > 0
+    row = version.predictions[0]
+    assert set(row) == {"text", "intent", "predicted", "confidence"}
+    assert len(version.predictions) == sum(
+        s["support"] for s in version.metrics["per_intent"].values()
+    )
+
+
+@pytest.fixture(scope="module")
+def refused(world: dict[str, Any], first: retraining.Outcome) -> retraining.Outcome:
+    outcome, stages = world["registry"].retrain(world["worse"])
+    train_fractions = [f for s, f in stages if s == "train"]
+    assert 0 < sorted(set(train_fractions))[1] < 1, "no epoch progress parsed from Rasa"
+    return outcome
+
+
+def test_b_a_worse_candidate_is_refused_and_the_old_one_stays(
+    world: dict[str, Any], first: retraining.Outcome, refused: retraining.Outcome
+) -> None:
+    assert refused.status == "refused"
+    assert refused.decision is not None and not refused.decision.promote
+    assert any(f"El F1 de {DAMAGED} baja de" in r for r in refused.decision.reasons), (
+        refused.decision.reasons
+    )
+    assert world["registry"].promoted().version == first.version  # the evaluation was cached
+
+    async def statuses(sessions: Any) -> dict[str, str]:
+        async with sessions() as session:
+            return {v.version: v.status for v in await model_registry.versions(session)}
+
+    assert world["registry"].run(statuses) == {
+        first.version: "promoted",
+        refused.version: "refused",
+    }
+
+
+def chat_during(client_url: str, token: str, active: Path, stop: threading.Event) -> list:
+    """Send a message every 100 ms through the gateway's RasaClient (which follows the active
+    file, as the web app does); returns (latency, ok) per request."""
+    samples: list[tuple[float, bool]] = []
+
+    async def loop() -> None:
+        client = RasaClient(client_url, token, timeout=10, endpoint_file=active)
+        try:
+            while not stop.is_set():
+                started = time.monotonic()
+                try:
+                    await client.send("continuidad", "hola", {})
+                    ok = True
+                except Exception:
+                    ok = False
+                samples.append((time.monotonic() - started, ok))
+                await asyncio.sleep(max(0.0, 0.1 - (time.monotonic() - started)))
+        finally:
+            await client.aclose()
+
+    asyncio.run(loop())
+    return samples
+
+
+def test_c_d_a_promotion_is_served_without_a_gap_and_rollback_returns(
+    world: dict[str, Any], first: retraining.Outcome, refused: retraining.Outcome
+) -> None:
+    registry: Registry = world["registry"]
+    bot = world["good"].model_copy(
+        update={
+            "rasa_port": free_port(),
+            "action_port": free_port(),
+            "tracker_db": world["tmp"] / "trackers.db",
+            "swap_drain_seconds": 2.0,
+        }
+    )
+    token = secrets.token_urlsafe(16)
+    active = world["tmp"] / "rasa-active.json"
+    supervisor = processes.Supervisor(ROOT)
+    swapper = swap.ModelSwapper(
+        bot,
+        supervisor,
+        active,
+        token,
+        f"http://127.0.0.1:{bot.action_port}/webhook",
+        lambda: registry.promoted().file_name,
+    )
+    serving = bot.models_dir / registry.promoted().file_name
+    services = [processes.action_service(bot), swapper.first(serving)]
+    try:
+        for service in services:
+            supervisor.start(service)
+        for service in services:
+            supervisor.wait_healthy(service, timeout=600)
+        swapper.announce()
+        assert not swapper.tick()  # the refused candidate is not served
+
+        async def force(sessions: Any) -> None:
+            async with sessions() as session:
+                await model_registry.promote(session, refused.version, "admin", note="prueba")
+
+        registry.run(force)
+        stop = threading.Event()
+        samples: list = []
+        sender = threading.Thread(
+            target=lambda: samples.extend(
+                chat_during(f"http://127.0.0.1:{bot.rasa_port}", token, active, stop)
+            )
+        )
+        sender.start()
+        time.sleep(2)
+        try:
+            assert swapper.tick()
+            time.sleep(2)
+        finally:
+            stop.set()
+            sender.join()
+        served = swap.read_active(active)
+        assert served is not None and served.model_file == registry.promoted().file_name
+        status = httpx.get(f"{served.url}/status", params={"token": token}).json()
+        assert Path(status["model_file"]).name == registry.promoted().file_name
+        failed = [s for s in samples if not s[1]]
+        assert samples and not failed, f"{len(failed)} of {len(samples)} requests failed"
+        assert max(latency for latency, _ in samples) < 5, max(samples)
+        # the conversation continued across the swap: the new server has its earlier turns
+        tracker = httpx.get(
+            f"{served.url}/conversations/continuidad/tracker", params={"token": token}
+        ).json()
+        user_turns = [e for e in tracker["events"] if e["event"] == "user"]
+        assert len(user_turns) >= len(samples) - 1
+
+        async def back(sessions: Any) -> Any:
+            async with sessions() as session:
+                return await model_registry.rollback(session, "prueba")
+
+        assert registry.run(back).version == first.version
+        assert registry.promoted().version == first.version
+    finally:
+        supervisor.stop()
