@@ -2,8 +2,10 @@
 nlu`, two Rasa servers side by side during the swap) and a real database.
 
 (a) the shipped data is trained (reused from bot/models when its hash matches), registered and
-    promoted; (b) a deliberately worse candidate — one intent's examples relabelled as another
-    in a copy of the project — is refused, and the old model stays promoted and served;
+    promoted; (b) a deliberately worse candidate — a copy of the project whose training data
+    gained a careless annotator's work (suggestions «corrected» to complaints in the annotation
+    service, exported to nlu_data/nlu/anotaciones.yml) — is refused, and the old model stays
+    promoted and served;
 (d) a promotion is served by the running Rasa with no failed request during the blue-green
     swap, conversations continuing; (c) rolling back promotes the previous version again."""
 
@@ -15,12 +17,15 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import yaml
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import processes, swap, training
 from bot.processes import free_port
@@ -28,7 +33,16 @@ from bot.settings import BotSettings
 from connectors.rasa_client import RasaClient
 from desk_api.db import make_engine, make_sessionmaker
 from desk_api.migrations_runner import upgrade
-from desk_api.services import model_registry, retraining
+from desk_api.services import (
+    accounts,
+    model_registry,
+    nlu_annotate,
+    nlu_catalogue,
+    nlu_export,
+    retraining,
+)
+from desk_api.services.nlu_settings import NluReviewSettings
+from tests.support.nlu import add_turn
 
 pytestmark = pytest.mark.rasa
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,17 +50,62 @@ EVAL = ROOT / "tests" / "rasa" / "nlu_eval.yml"
 DAMAGED, INTO = "presentar_sugerencia", "presentar_queja"
 
 
-def worse_project(tmp: Path) -> Path:
-    """A copy of the project whose `presentar_sugerencia` examples say `presentar_queja`."""
+# Words a citizen might add around a suggestion; each variant is a new message to annotate.
+AROUND = ("oigan, {}", "{}, gracias", "hola buenas, {}")
+
+
+def suggestion_examples() -> list[str]:
+    data = yaml.safe_load((ROOT / "nlu_data" / "nlu" / "opinion.yml").read_text(encoding="utf-8"))
+    block = next(item for item in data["nlu"] if item["intent"] == DAMAGED)
+    return [line[2:].strip() for line in block["examples"].splitlines() if line.startswith("- ")]
+
+
+async def annotate_suggestions_as_complaints(url: str, root: Path) -> int:
+    """A careless annotator: suggestions the bot understood are «corrected» to complaints, and
+    the export writes them into the project's nlu_data (forced past the conflict warnings)."""
+    review = NluReviewSettings(project_root=root)
+    catalogue = nlu_catalogue.load(review.domain_file)
+    async with database_at(url) as session:
+        agent = await accounts.create_agent(
+            session, "descuidado", "Anotador Descuidado", "contenidos", "anotador-descuidado"
+        )
+        for example in suggestion_examples():
+            for form in AROUND:
+                turn = await add_turn(session, form.format(example), DAMAGED, 0.9)
+                await session.commit()
+                await nlu_annotate.annotate(
+                    session, agent, turn.id, action="correct", version=turn.version,
+                    catalogue=catalogue, intent=INTO,
+                )  # fmt: skip
+        result = await nlu_export.export(session, review, force=True)
+    return len(result.plan.written)
+
+
+def worse_project(tmp: Path, url: str) -> Path:
+    """A copy of the project whose training data gained the careless annotations, through the
+    real annotation service and export (annotation → YAML → retrain → gate)."""
     root = tmp / "worse"
     root.mkdir()
     for name in ("config.yml", "domain.yml"):
         shutil.copy(ROOT / name, root / name)
     shutil.copytree(ROOT / "nlu_data", root / "nlu_data")
-    for path in (root / "nlu_data" / "nlu").glob("*.yml"):
-        text = path.read_text()
-        path.write_text(text.replace(f"- intent: {DAMAGED}\n", f"- intent: {INTO}\n"))
+    (root / "tests" / "rasa").mkdir(parents=True)
+    shutil.copy(EVAL, root / "tests" / "rasa" / "nlu_eval.yml")
+    written = asyncio.run(annotate_suggestions_as_complaints(url, root))
+    assert written >= 2 * len(suggestion_examples()), written
+    exported = yaml.safe_load((root / "nlu_data" / "nlu" / "anotaciones.yml").read_text())
+    assert [block["intent"] for block in exported["nlu"]] == [INTO]
     return root
+
+
+@asynccontextmanager
+async def database_at(url: str) -> AsyncIterator[AsyncSession]:
+    engine = make_engine(url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            yield session
+    finally:
+        await engine.dispose()
 
 
 class Registry:
@@ -106,7 +165,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "tmp": tmp,
         "registry": Registry(url),
         "good": BotSettings(models_dir=models, eval_nlu=EVAL),
-        "worse": BotSettings(project_root=worse_project(tmp), models_dir=models, eval_nlu=EVAL),
+        "worse": BotSettings(
+            project_root=worse_project(tmp, url), models_dir=models, eval_nlu=EVAL
+        ),
     }
 
 
