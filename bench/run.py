@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import random
+import re
 import secrets
 import statistics
 import tempfile
@@ -480,6 +481,22 @@ Still suggested, by gain:
 2. A small LRU cache of query vectors by cleaned query text (citizens repeat questions)."""
 
 
+# Sections other benchmarks write as Markdown of their own (each names its command).
+SAVED_SECTIONS = (
+    "benchmarks-pii.md",  # bench.pii_masking
+    "benchmarks-nlu-annotations.md",  # bench.nlu_annotations (section written from its JSON)
+    "benchmarks-retrain.md",  # bench.retrain
+    "benchmarks-reports.md",  # bench.reports
+)
+
+
+def saved_sections() -> str:
+    """Those sections, their top-level titles (``# …``) made second-level like the rest."""
+    parts = [(ROOT / "docs" / name) for name in SAVED_SECTIONS]
+    texts = [p.read_text(encoding="utf-8") for p in parts if p.exists()]
+    return "".join("\n" + re.sub(r"(?m)^# ", "## ", text) for text in texts)
+
+
 def desk_section() -> str:
     """The desk-at-scale section, kept from its own run (``make bench-desk``)."""
     from bench.desk import saved_section  # bench.desk imports this module
@@ -659,7 +676,7 @@ max {handoff["max_ms"]} ms over {handoff["samples"]} handoffs.
 {memory}
 
 Raw numbers: `docs/benchmarks.json`.
-{external_nlu_section()}{knowledge_section()}{desk_section()}"""
+{external_nlu_section()}{knowledge_section()}{desk_section()}{saved_sections()}"""
     (ROOT / "docs" / "benchmarks.md").write_text(text)
     (ROOT / "docs" / "benchmarks.json").write_text(json.dumps(results, indent=2) + "\n")
 
