@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -73,6 +74,19 @@ def kb_signal(replies: list[BotReply]) -> tuple[str | None, str | None]:
     return None, None
 
 
+def fill(turn: NluTurn, understanding: Understanding | None, now: datetime) -> None:
+    """Complete a recorded turn with Rasa's parse (None: Rasa no longer has the message)."""
+    turn.parsed_at = now
+    if understanding is None:
+        return
+    turn.intent = understanding.intent
+    turn.confidence = understanding.confidence
+    turn.ranking = understanding.ranking
+    turn.entities = understanding.entities
+    if turn.outcome == "answered" and understanding.intent == FALLBACK_INTENT:
+        turn.outcome = "fallback"
+
+
 def handoff_of(replies: list[BotReply]) -> HandoffRequest | None:
     for reply in replies:
         request = HandoffRequest.from_custom_payload(reply.custom)
@@ -119,17 +133,21 @@ def turn_row(
 
 
 class TurnRecorder:
-    """Records turns in the background, after the citizen has the bot's answer: reading Rasa's
-    tracker and finding names in the text must not slow the reply down."""
+    """Records turns in the background, after the citizen has the bot's answer (finding names
+    in the text must not slow the reply down). Rasa's parse is added later by ``TurnParser``,
+    one tracker read per conversation instead of one per message."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], rasa: RasaClient) -> None:
         self._sessions = sessions
         self._rasa = rasa
         self._pending: set[asyncio.Task[NluTurn | None]] = set()
+        self.enabled = True
 
     def record_later(
         self, channel: str, stored: MessageOut, replies: list[BotReply], handed_off: bool
     ) -> None:
+        if not self.enabled:
+            return
         task = asyncio.create_task(self.record(channel, stored, replies, handed_off))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
@@ -137,21 +155,16 @@ class TurnRecorder:
     async def record(
         self, channel: str, stored: MessageOut, replies: list[BotReply], handed_off: bool
     ) -> NluTurn | None:
-        """Store what Rasa understood of ``stored``; None when Rasa cannot tell (it is down, or
-        the message is not in its tracker). Never raises: review data is not worth an error."""
+        """Store the masked turn, its outcome and the model answering now. Never raises:
+        review data is not worth an error."""
         try:
-            parse = await self._rasa.user_parse(stored.conversation_id, stored.id)
-            understanding = understanding_of(parse, stored.id)
-            if understanding is None:
-                return None
-            model_id = await self._rasa.model_id()
             masked = await asyncio.to_thread(pii.mask_for_review, stored.text)  # NER off the loop
             turn = turn_row(
                 conversation_id=stored.conversation_id,
                 channel=channel,
                 message_id=stored.id,
                 text=masked,
-                understanding=replace(understanding, model_id=model_id),
+                understanding=Understanding(None, None, model_id=await self._rasa.model_id()),
                 replies=replies,
                 handoff=handoff_of(replies) if handed_off else None,
             )

@@ -96,29 +96,6 @@ class RasaClient:
         events = response.json().get("events", [])
         return list(events)
 
-    async def user_parse(self, sender: str, message_id: int) -> dict[str, Any] | None:
-        """Rasa's parse (intent, ranking, entities, metadata) of the user message the gateway
-        sent with ``message_id``, from the tracker's events (``latest_message`` is not enough:
-        a form or a fallback may revert it); None if Rasa does not answer or has no such event."""
-        self._follow_endpoint()
-        try:
-            response = await self._http.get(
-                f"/conversations/{sender}/tracker",
-                params={**self._auth(), "include_events": "AFTER_RESTART"},
-            )
-            response.raise_for_status()
-            events = response.json().get("events") or []
-        except (httpx.HTTPError, ValueError) as exc:
-            logger.warning("rasa.tracker_unavailable", extra={"error": str(exc)})
-            return None
-        for event in reversed(events):
-            if not isinstance(event, dict) or event.get("event") != "user":
-                continue
-            metadata = event.get("metadata") or {}
-            if metadata.get("message_id") == message_id:
-                return {**(event.get("parse_data") or {}), "metadata": metadata}
-        return None
-
     async def model_id(self) -> str | None:
         """The loaded model's file name (without ``.tar.gz``), cached for a minute."""
         now = time.monotonic()

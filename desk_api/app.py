@@ -19,6 +19,7 @@ from connectors import registry, webchat
 from connectors.attachments import AttachmentStore
 from connectors.delivery import DeliveryWorker, RetryPolicy
 from connectors.gateway import ChannelLimits, Gateway
+from connectors.nlu_parse import ParseTiming, TurnParser
 from connectors.rasa_client import RasaClient
 from desk_api import logs, openapi_doc
 from desk_api.db import make_engine, make_sessionmaker
@@ -118,6 +119,18 @@ def create_app(
             attachments=app.state.attachments,
         )
         app.state.gateway = gateway
+        gateway.turns.enabled = settings.nlu_capture
+        app.state.turn_parser = TurnParser(
+            app.state.sessions,
+            rasa,
+            ParseTiming(
+                interval=settings.nlu_parse_interval_seconds,
+                quiet=timedelta(seconds=settings.nlu_parse_quiet_seconds),
+                max_wait=timedelta(seconds=settings.nlu_parse_max_wait_seconds),
+            ),
+        )
+        if settings.nlu_capture:
+            app.state.turn_parser.start()
         app.state.knowledge = shared(knowledge)
         gateway.knowledge = app.state.knowledge
         app.state.channels = await registry.open_channels(settings, gateway)
@@ -154,6 +167,7 @@ def create_app(
             yield
         finally:
             await gateway.turns.drain()
+            await app.state.turn_parser.stop()
             await gateway.worker.stop()
             await app.state.deadlines.stop()
             await gateway.assignment.stop()

@@ -20,8 +20,8 @@ class NluTurn(Base):
 
     ``text`` is masked before it is stored (typed placeholders: ``[DNI]``, ``[NOMBRE]``…): the
     original stays only in the conversation's transcript. The prediction comes from the user
-    event of Rasa's tracker right after the bot answered; ``outcome`` is what followed in
-    the same turn. The review columns hold the accepted annotation (the history is in
+    event of Rasa's tracker, read once the conversation has gone quiet; ``outcome`` is what
+    followed in the same turn. The review columns hold the accepted annotation (the history is in
     ``nlu_annotations``); ``version`` grows with every review change, so of two annotators
     saving at once exactly one wins."""
 
@@ -44,6 +44,9 @@ class NluTurn(Base):
     kb_outcome: Mapped[str | None] = mapped_column(String(12))
     kb_procedure: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # When Rasa's parse was added (connectors/nlu_parse.py: later, one tracker read per
+    # conversation); still None: waiting for it. Parsed with no intent: Rasa lost the message.
+    parsed_at: Mapped[datetime | None] = mapped_column(index=True)
     # --- review ---
     status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
     claimed_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))

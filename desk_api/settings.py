@@ -38,6 +38,14 @@ class Settings(BaseSettings):
     # (`tuatencion modelo reentrenar --job ID`); False: jobs are only queued, for a worker
     # started elsewhere (a training machine) with that same command.
     retrain_launch: bool = True
+    # What the bot understood of each typed message, kept masked for the content teams
+    # (connectors/nlu_capture.py). Rasa's parse is read once a conversation has been quiet for
+    # ``nlu_parse_quiet_seconds`` (or its oldest waiting turn is ``…_max_wait_seconds`` old),
+    # looking every ``nlu_parse_interval_seconds``.
+    nlu_capture: bool = True
+    nlu_parse_interval_seconds: float = Field(default=10.0, gt=0)
+    nlu_parse_quiet_seconds: float = Field(default=30.0, ge=0)
+    nlu_parse_max_wait_seconds: float = Field(default=300.0, ge=0)
 
     # Desk authentication.
     jwt_secret: SecretStr | None = None

@@ -109,6 +109,8 @@ def settings(database_url: str, rasa_stack: dict[str, str], tmp_path: Path) -> S
         jwt_secret=SecretStr(secrets.token_urlsafe(32)),
         identity_secret=SecretStr(secrets.token_urlsafe(32)),
         var_dir=tmp_path / "var",
+        nlu_parse_interval_seconds=0.2,  # Rasa's parse of recorded turns at once, not later
+        nlu_parse_quiet_seconds=0,
     )
 
 

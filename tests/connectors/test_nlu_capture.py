@@ -4,14 +4,18 @@ through the real gateway, Rasa and the action server, and the parsing rules on t
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from connectors.nlu_capture import kb_signal, understanding_of
-from connectors.rasa_client import BotReply
+from connectors.nlu_capture import Understanding, kb_signal, turn_row, understanding_of
+from connectors.nlu_parse import ParseTiming, TurnParser
+from connectors.rasa_client import BotReply, RasaClient
 from desk_api.db import make_engine, make_sessionmaker
+from desk_api.models import Message, utcnow
 from desk_api.nlu_models import NluTurn
 from desk_api.settings import Settings
 from handoff.contract import knowledge_signal
@@ -58,7 +62,8 @@ def test_the_knowledge_signal_is_read_from_the_custom_payloads() -> None:
 
 
 async def _turns(settings: Settings, conversation_id: str, count: int) -> list[NluTurn]:
-    """The conversation's turns once ``count`` are recorded (they are, after the reply)."""
+    """The conversation's turns once ``count`` are recorded (after the reply) and parsed (by
+    the app's TurnParser, every 0.2 s in tests)."""
     engine = make_engine(settings.database_url)
     try:
         for _ in range(100):
@@ -70,7 +75,7 @@ async def _turns(settings: Settings, conversation_id: str, count: int) -> list[N
                         .order_by(NluTurn.id)
                     )
                 )
-            if len(turns) >= count:
+            if len(turns) >= count and all(t.parsed_at is not None for t in turns):
                 return turns
             await asyncio.sleep(0.1)
         return turns
@@ -108,3 +113,52 @@ async def test_each_typed_message_is_kept_masked_with_what_the_bot_understood(
 
     assert "666" not in person.text and "[TELEFONO]" in person.text
     assert (person.outcome, person.handoff_reason) == ("handoff", "citizen_request")
+
+
+@pytest.mark.rasa
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_turn_rasa_no_longer_has_is_closed_without_a_parse_after_a_while(
+    citizen: Citizen, settings: Settings, rasa_stack: dict[str, str]
+) -> None:
+    await citizen.say("quiero pagar la itv")
+    await _turns(settings, citizen.conversation_id, 1)  # its own turn, parsed
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    rasa = RasaClient(rasa_stack["url"], rasa_stack["token"], timeout=10)
+    try:
+        async with sessions() as session:
+            lost = turn_row(
+                conversation_id=citizen.conversation_id,
+                channel="webchat",
+                # a message of the transcript Rasa never saw (a restart lost it)
+                message_id=await _citizen_message(session, citizen.conversation_id, "hola"),
+                text="hola",
+                understanding=Understanding(None, None),
+                replies=[],
+                handoff=None,
+            )
+            lost.created_at = utcnow() - timedelta(minutes=10)
+            session.add(lost)
+            await session.commit()
+            lost_id = lost.id
+        parser = TurnParser(sessions, rasa, ParseTiming(quiet=timedelta(0)))
+        assert await parser.run_once() == 0  # not in the tracker, and not old enough to give up
+        assert await parser.run_once() == 0  # …and not read again on every pass
+        parser.timing = ParseTiming(quiet=timedelta(0), give_up=timedelta(minutes=5))
+        parser._later.clear()
+        await parser.run_once()
+        async with sessions() as session:
+            closed = await session.get(NluTurn, lost_id)
+            assert closed is not None and closed.parsed_at is not None and closed.intent is None
+    finally:
+        await rasa.aclose()
+        await engine.dispose()
+
+
+async def _citizen_message(session: AsyncSession, conversation_id: str, text: str) -> int:
+    seq = int(await session.scalar(select(func.max(Message.seq)).where(
+        Message.conversation_id == conversation_id)) or 0) + 1  # fmt: skip
+    message = Message(conversation_id=conversation_id, seq=seq, sender="citizen", text=text)
+    session.add(message)
+    await session.flush()
+    return message.id
