@@ -26,7 +26,8 @@ from tests.support.servers import web_app_in_thread
 from tests.web.test_browser import SHOTS
 from tests.web.test_webchat_a11y import AXE, axe_violations, serious
 
-pytestmark = pytest.mark.rasa
+# A browser test of the page: one database is enough (the registry's tests cover both).
+pytestmark = [pytest.mark.rasa, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
 
 @pytest.fixture
