@@ -97,7 +97,11 @@ def cycle(url: str, bot: BotSettings) -> dict[str, Any]:
     }
 
 
-def _chat(url: str, token: str, active: Path | None, stop: threading.Event) -> list:
+def chat_during(
+    url: str, token: str, active: Path | None, stop: threading.Event, *, sender: str = "swap"
+) -> list[tuple[float, bool]]:
+    """Send a message every 100 ms through the gateway's RasaClient (which follows the active
+    file, as the web app does) until ``stop``; returns (latency, ok) per request."""
     samples: list[tuple[float, bool]] = []
 
     async def loop() -> None:
@@ -106,7 +110,7 @@ def _chat(url: str, token: str, active: Path | None, stop: threading.Event) -> l
             while not stop.is_set():
                 started = time.monotonic()
                 try:
-                    await client.send("bench-swap", "hola", {})
+                    await client.send(sender, "hola", {})
                     ok = True
                 except Exception:
                     ok = False
@@ -122,7 +126,7 @@ def _chat(url: str, token: str, active: Path | None, stop: threading.Event) -> l
 def _during(url: str, token: str, active: Path | None, action: Any) -> dict[str, Any]:
     stop = threading.Event()
     samples: list = []
-    thread = threading.Thread(target=lambda: samples.extend(_chat(url, token, active, stop)))
+    thread = threading.Thread(target=lambda: samples.extend(chat_during(url, token, active, stop)))
     thread.start()
     time.sleep(3)
     started = time.monotonic()

@@ -33,16 +33,11 @@ class Understanding:
     confidence: float | None
     ranking: list[dict[str, Any]] = field(default_factory=list)
     entities: list[dict[str, Any]] = field(default_factory=list)
-    model_id: str | None = None
 
 
-def understanding_of(parse: dict[str, Any] | None, message_id: int) -> Understanding | None:
-    """The parse if it is the one of ``message_id`` (a later message may have overtaken it)."""
-    if not isinstance(parse, dict):
-        return None
-    metadata = parse.get("metadata") or {}
-    if metadata.get("message_id") != message_id:
-        return None
+def understanding_of(parse: dict[str, Any]) -> Understanding:
+    """The parts of a user event's ``parse_data`` kept for review (never its metadata: it
+    carries the conversation's self-service token)."""
     intent = parse.get("intent") or {}
     ranking = [
         {"intent": str(item.get("name")), "confidence": round(float(item.get("confidence", 0)), 4)}
@@ -101,35 +96,24 @@ def turn_row(
     channel: str,
     message_id: int,
     text: str,
-    understanding: Understanding,
+    model_id: str | None,
     replies: list[BotReply],
     handoff: HandoffRequest | None,
 ) -> NluTurn:
-    """The row of one turn. ``text`` is already masked (``pii.mask_for_review``): the content
-    teams never see personal data."""
+    """The row of one turn, before Rasa's parse (``fill`` adds it). ``text`` is already masked
+    (``pii.mask_for_review``): the content teams never see personal data."""
     kb_outcome, kb_procedure = kb_signal(replies)
-    if handoff is not None:
-        outcome = "handoff"
-    elif understanding.intent == FALLBACK_INTENT:
-        outcome = "fallback"
-    else:
-        outcome = "answered"
-    turn = NluTurn(
+    return NluTurn(
         message_id=message_id,
         conversation_id=conversation_id,
         channel=channel,
         text=text,
-        intent=understanding.intent,
-        confidence=understanding.confidence,
-        ranking=understanding.ranking,
-        entities=understanding.entities,
-        model_id=understanding.model_id,
-        outcome=outcome,
+        model_id=model_id,
+        outcome="handoff" if handoff is not None else "answered",
         handoff_reason=str(handoff.reason) if handoff is not None else None,
         kb_outcome=kb_outcome,
         kb_procedure=kb_procedure,
     )
-    return turn
 
 
 class TurnRecorder:
@@ -164,7 +148,7 @@ class TurnRecorder:
                 channel=channel,
                 message_id=stored.id,
                 text=masked,
-                understanding=Understanding(None, None, model_id=await self._rasa.model_id()),
+                model_id=await self._rasa.model_id(),
                 replies=replies,
                 handoff=handoff_of(replies) if handed_off else None,
             )

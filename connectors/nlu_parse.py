@@ -115,10 +115,7 @@ class TurnParser:
             metadata = event.get("metadata") or {}
             message_id = metadata.get("message_id")
             if isinstance(message_id, int):
-                parse = {**(event.get("parse_data") or {}), "metadata": metadata}
-                understood = understanding_of(parse, message_id)
-                if understood is not None:
-                    parses[message_id] = understood
+                parses[message_id] = understanding_of(event.get("parse_data") or {})
         now = utcnow()
         filled = 0
         async with self._sessions() as session:

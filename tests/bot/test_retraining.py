@@ -27,10 +27,10 @@ import pytest
 import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bench.retrain import chat_during
 from bot import processes, swap, training
 from bot.processes import free_port
 from bot.settings import BotSettings
-from connectors.rasa_client import RasaClient
 from desk_api.db import make_engine, make_sessionmaker
 from desk_api.migrations_runner import upgrade
 from desk_api.services import (
@@ -223,30 +223,6 @@ def test_b_a_worse_candidate_is_refused_and_the_old_one_stays(
     }
 
 
-def chat_during(client_url: str, token: str, active: Path, stop: threading.Event) -> list:
-    """Send a message every 100 ms through the gateway's RasaClient (which follows the active
-    file, as the web app does); returns (latency, ok) per request."""
-    samples: list[tuple[float, bool]] = []
-
-    async def loop() -> None:
-        client = RasaClient(client_url, token, timeout=10, endpoint_file=active)
-        try:
-            while not stop.is_set():
-                started = time.monotonic()
-                try:
-                    await client.send("continuidad", "hola", {})
-                    ok = True
-                except Exception:
-                    ok = False
-                samples.append((time.monotonic() - started, ok))
-                await asyncio.sleep(max(0.0, 0.1 - (time.monotonic() - started)))
-        finally:
-            await client.aclose()
-
-    asyncio.run(loop())
-    return samples
-
-
 def test_c_d_a_promotion_is_served_without_a_gap_and_rollback_returns(
     world: dict[str, Any], first: retraining.Outcome, refused: retraining.Outcome
 ) -> None:
@@ -289,7 +265,9 @@ def test_c_d_a_promotion_is_served_without_a_gap_and_rollback_returns(
         samples: list = []
         sender = threading.Thread(
             target=lambda: samples.extend(
-                chat_during(f"http://127.0.0.1:{bot.rasa_port}", token, active, stop)
+                chat_during(
+                    f"http://127.0.0.1:{bot.rasa_port}", token, active, stop, sender="continuidad"
+                )
             )
         )
         sender.start()
